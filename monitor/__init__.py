@@ -1,0 +1,3 @@
+"""lunarwatch: a news monitor that reports what is new or contradictory about configured topics."""
+
+__version__ = "1.0.0"

@@ -57,6 +57,7 @@ class DateValue:
     granularity: str
     qualifier: str = ""
     text: str = ""
+    relative: bool = False  # resolved from 'Tuesday', 'next year', ...: never a novelty by itself
 
 
 @dataclass(frozen=True)
@@ -115,11 +116,14 @@ class Finding:
     reason: str
     matched: list[KnownClaim] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
-    conflict_slot: str = ""  # 'place', 'date', 'number', 'polarity', 'participant', ...
+    conflict_slot: str = ""  # 'place', 'date', 'number', 'polarity', 'event', ...
+    minor: bool = False  # new but peripheral (not about a topic, not in the lede): shown, not alerted
+    previous: KnownClaim | None = None  # for an update: the value it replaces
+    new_keys: list[str] = field(default_factory=list)  # vocabulary keys of the new names/numbers/dates
 
     @property
     def alerting(self) -> bool:
-        return self.verdict in (Verdict.NEW, Verdict.CONTRADICTION, Verdict.UPDATE)
+        return not self.minor and self.verdict in (Verdict.NEW, Verdict.CONTRADICTION, Verdict.UPDATE)
 
 
 @dataclass

@@ -1,0 +1,245 @@
+"""Decide one claim against its comparable known claims: known, new development, contradiction, update.
+
+Similarity only finds the comparable claim; the decision comes from slots (de Marneffe et al. 2008;
+EQUATE): two claims about the same event frame that disagree on a place, date, number, polarity or
+outcome conflict. New names, numbers and dates that nothing known carries make a development.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+from monitor.judge.dates import date_keys, overlaps
+from monitor.judge.entities import initials, name_tokens
+from monitor.judge.knowledge import KnowledgeView
+from monitor.judge.lexicon import CONFLICTING_EVENTS
+from monitor.judge.quantities import quantity_key, same_quantity
+from monitor.model import Claim, Finding, KnownClaim, Verdict
+
+ENTITY_WEIGHT = 2.0
+TERM_WEIGHT = 1.0
+CONTAINMENT = 0.6  # or: the smaller claim is mostly inside the other
+POLARITY_SIMILARITY = 0.65  # a flipped 'not' only matters between near-identical statements
+GENERIC_EVENTS = {"sign", "host", "build", "select"}  # too common to align two claims by themselves
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    candidates: int = 8
+    known_similarity: float = 0.55
+    frame_similarity: float = 0.30
+    contradiction_similarity: float = 0.40
+    update_after_days: int = 120
+    min_new_units: int = 1
+
+
+def similarity(a: Claim, b: Claim) -> float:
+    """Weighted cosine over shared names (double weight) and content words."""
+    wa = len(a.entities) * ENTITY_WEIGHT + len(a.terms) * TERM_WEIGHT
+    wb = len(b.entities) * ENTITY_WEIGHT + len(b.terms) * TERM_WEIGHT
+    if not wa or not wb:
+        return 0.0
+    shared = len(a.entities & b.entities) * ENTITY_WEIGHT + len(a.terms & b.terms) * TERM_WEIGHT
+    return shared / math.sqrt(wa * wb)
+
+
+def containment(a: Claim, b: Claim) -> float:
+    """How much of the smaller claim the other one covers: a short claim inside a long sentence."""
+    wa = len(a.entities) * ENTITY_WEIGHT + len(a.terms) * TERM_WEIGHT
+    wb = len(b.entities) * ENTITY_WEIGHT + len(b.terms) * TERM_WEIGHT
+    if not wa or not wb:
+        return 0.0
+    shared = len(a.entities & b.entities) * ENTITY_WEIGHT + len(a.terms & b.terms) * TERM_WEIGHT
+    return shared / min(wa, wb)
+
+
+def same_frame(a: Claim, b: Claim) -> bool:
+    """Both claims speak of the same event: a shared name and a shared event class or enough shared words."""
+    shared_entities = (a.entities & b.entities) - {k.split(":")[-1] for k in a.places | b.places}
+    if not shared_entities:
+        return False
+    shared_events = a.events & b.events
+    return bool(shared_events - GENERIC_EVENTS) or (bool(shared_events) and len(a.terms & b.terms) >= 3) \
+        or len(a.terms & b.terms) >= 4
+
+
+def conflict(new: Claim, old: Claim) -> tuple[str, str]:
+    """The slot on which two same-frame claims disagree, with a readable detail; ('', '') if none."""
+    for check in (_place_conflict, _event_conflict, _polarity_conflict, _date_conflict, _number_conflict):
+        slot, detail = check(new, old)
+        if slot:
+            return slot, detail
+    return "", ""
+
+
+def _place_conflict(new: Claim, old: Claim) -> tuple[str, str]:
+    for kind in ("city", "country"):
+        a = {p for p in new.places if p.startswith(kind + ":")}
+        b = {p for p in old.places if p.startswith(kind + ":")}
+        if a and b and not a & b and (kind == "city" or (len(a) == 1 and len(b) == 1)):
+            return "place", f"{_names(new, a)} vs {_names(old, b)}"
+    return "", ""
+
+
+def _names(c: Claim, places: set[str]) -> str:
+    keys = [p.split(":", 1)[1] for p in sorted(places)]
+    return ", ".join(c.entity_names.get(k, k) for k in keys)
+
+
+def _event_conflict(new: Claim, old: Claim) -> tuple[str, str]:
+    for pair in CONFLICTING_EVENTS:
+        x, y = tuple(pair)
+        for a, b in ((x, y), (y, x)):
+            if a in new.events and b in old.events and b not in new.events and a not in old.events:
+                return "event", f"{a} vs {b}"
+    return "", ""
+
+
+def _polarity_conflict(new: Claim, old: Claim) -> tuple[str, str]:
+    if new.negated != old.negated and new.events & old.events and similarity(new, old) >= POLARITY_SIMILARITY:
+        return "polarity", "negated" if new.negated else "no longer negated"
+    return "", ""
+
+
+def _date_conflict(new: Claim, old: Claim) -> tuple[str, str]:
+    if not (new.events & old.events - GENERIC_EVENTS):
+        return "", ""
+    a = [d for d in new.dates if d.granularity != "decade"]
+    b = [d for d in old.dates if d.granularity != "decade"]
+    if len(a) == 1 and len(b) == 1 and not overlaps(a[0], b[0]):
+        return "date", f"{a[0].text} vs {b[0].text}"
+    return "", ""
+
+
+def _number_conflict(new: Claim, old: Claim) -> tuple[str, str]:
+    for qa in new.quantities:
+        if not qa.unit:
+            continue
+        same_unit = [qb for qb in old.quantities if qb.unit == qa.unit and qb.ordinal == qa.ordinal]
+        if same_unit and not any(same_quantity(qa, qb) for qb in old.quantities) \
+                and (len(new.quantities) == 1 or len(same_unit) == 1):
+            return "number", f"{qa.text} vs {same_unit[0].text}"
+    return "", ""
+
+
+def new_units(claim: Claim, comparable: list[KnownClaim], view: KnowledgeView) -> list[tuple[str, str]]:
+    """Names, numbers and dates in `claim` that nothing known carries, as (key, text) pairs."""
+    out = [("e:" + k, claim.entity_names.get(k, k)) for k in _new_entities(claim, view)]
+    known_q = [q for kc in comparable for q in kc.claim.quantities]
+    qkeys = view.known({"q:" + quantity_key(q) for q in claim.quantities})
+    for q in claim.quantities:
+        if ("q:" + quantity_key(q)) in qkeys or any(same_quantity(q, k) for k in known_q):
+            continue
+        if any(ch.isdigit() for ch in q.text) or q.value >= 10:  # 'two sides' is prose, '27th' is news
+            out.append(("q:" + quantity_key(q), q.text))
+    known_d = [d for kc in comparable for d in kc.claim.dates]
+    for d in claim.dates:
+        if d.relative or d.granularity == "decade":
+            continue
+        keys = {"d:" + k for k in date_keys(d)}
+        if view.known(keys) or any(overlaps(d, k) and k.granularity == d.granularity for k in known_d):
+            continue
+        out.append((sorted(keys)[0], d.text))
+    return out
+
+
+def _new_entities(claim: Claim, view: KnowledgeView) -> list[str]:
+    probes: dict[str, set[str]] = {}
+    for key, name in claim.entity_names.items():
+        alts = {"e:" + key}
+        toks = name_tokens(name)
+        if name.isupper() and len(name) <= 8:
+            alts.add("a:" + key)
+        if initials(name) and len(toks) >= 2:
+            alts.add("a:" + initials(name))
+        probes[key] = alts
+    known = view.known({k for alts in probes.values() for k in alts}
+                       | {"t:" + t for n in claim.entity_names.values() for t in name_tokens(n)})
+    out = []
+    for key, alts in probes.items():
+        toks = name_tokens(claim.entity_names[key])
+        if alts & known or (toks and all(("t:" + t) in known for t in toks) and len(toks) <= 2):
+            continue
+        out.append(key)
+    return out
+
+
+def decide(claim: Claim, view: KnowledgeView, th: Thresholds, published: date | None) -> Finding:
+    """The verdict on one claim, with the matched claims, scores and the conflicting slot."""
+    cands = view.candidates(claim, th.candidates)
+    scored = sorted(((similarity(claim, kc.claim), kc) for kc in cands), key=lambda x: -x[0])
+    best = scored[0][0] if scored else 0.0
+    scores = {"best_similarity": round(best, 3)}
+    found = _contradiction(claim, scored, th, published)
+    if found:
+        found.scores.update(scores)
+        return found
+    comparable = [kc for s, kc in scored if s >= th.frame_similarity]
+    units = new_units(claim, comparable, view)
+    scores["new_units"] = len(units)
+    if len(units) >= th.min_new_units:
+        fulfils = _fulfils(claim, scored, th)
+        reason = "new: " + "; ".join(text for _, text in units[:6])
+        keys = [k for k, _ in units]
+        if fulfils:
+            return Finding(Verdict.UPDATE, claim, f"{reason}; fulfils the plan: {fulfils.claim.text}",
+                           [fulfils], scores, "modality", previous=fulfils, new_keys=keys)
+        return Finding(Verdict.NEW, claim, reason, [kc for _, kc in scored[:1]], scores, new_keys=keys)
+    if scored:
+        return Finding(Verdict.KNOWN, claim, f"known ({best:.2f}): {scored[0][1].claim.text}",
+                       [scored[0][1]], scores)
+    return Finding(Verdict.KNOWN, claim, "nothing new in it: no new name, number or date", [], scores)
+
+
+def _contradiction(claim: Claim, scored: list[tuple[float, KnownClaim]], th: Thresholds,
+                   published: date | None) -> Finding | None:
+    framed = [(s, kc) for s, kc in scored
+              if (s >= th.contradiction_similarity or containment(claim, kc.claim) >= CONTAINMENT)
+              and same_frame(claim, kc.claim)]
+    for s, kc in framed:
+        if kc.superseded:
+            continue
+        slot, detail = conflict(claim, kc.claim)
+        if not slot:
+            continue
+        if any(not conflict(claim, other.claim)[0] and _agrees(claim, other.claim, slot)
+               for _, other in framed if other is not kc):
+            continue  # another known claim says the same as the new one: a disputed fact, not news
+        scores = {"similarity": round(s, 3)}
+        if _is_update(claim, kc, slot, th, published):
+            return Finding(Verdict.UPDATE, claim, f"changed {slot}: {detail} (was: {kc.claim.text})", [kc],
+                           scores, slot, previous=kc)
+        return Finding(Verdict.CONTRADICTION, claim, f"conflicting {slot}: {detail}", [kc], scores, slot)
+    return None
+
+
+def _agrees(new: Claim, other: Claim, slot: str) -> bool:
+    if slot == "place":
+        return bool(new.places & other.places)
+    if slot == "number":
+        return any(same_quantity(a, b) for a in new.quantities for b in other.quantities if a.unit == b.unit)
+    if slot == "date":
+        return any(overlaps(a, b) for a in new.dates for b in other.dates)
+    if slot == "event":
+        return bool(new.events & other.events - GENERIC_EVENTS)
+    return new.negated == other.negated
+
+
+def _is_update(claim: Claim, kc: KnownClaim, slot: str, th: Thresholds, published: date | None) -> bool:
+    """A value that moved with time (a count grew, a plan slipped) is an update, not a contradiction."""
+    old_date = kc.provenance.published.date() if kc.provenance.published else None
+    if published and old_date and (published - old_date).days >= th.update_after_days:
+        return slot in ("number", "date", "event", "polarity")
+    return slot == "date" and kc.claim.modality in ("planned", "possible") and claim.modality == "done"
+
+
+def _fulfils(claim: Claim, scored: list[tuple[float, KnownClaim]], th: Thresholds) -> KnownClaim | None:
+    """A done claim matching a known plan closely: the plan happened."""
+    if claim.modality != "done":
+        return None
+    for s, kc in scored:
+        if s >= th.known_similarity and kc.claim.modality == "planned" and same_frame(claim, kc.claim):
+            return kc
+    return None

@@ -251,6 +251,8 @@ class Cycle:
         for f in j.findings:
             if f.verdict is Verdict.UPDATE and f.previous is not None and id(f.claim) in ids:
                 self.kb.supersede(f.previous.id, ids[id(f.claim)])
+            if f.verdict is Verdict.CONTRADICTION and id(f.claim) in ids:
+                self.kb.mark_disputed([ids[id(f.claim)], *(k.id for k in f.matched)])  # neither side is settled
 
     def _alert(self, j: Judgement, article_id: int) -> None:
         payload = article_payload(j, self.labels, datetime.now(UTC))

@@ -85,6 +85,7 @@ class Claim:
     negated: bool = False
     modality: str = "done"  # done | planned | possible | reported
     speaker: str = ""
+    subject: str = ""  # key of the first name in the claim: who acts
     topics: frozenset[str] = frozenset()
     position: int = 0  # sentence index in the document
 

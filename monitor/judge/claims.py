@@ -82,7 +82,7 @@ def _clauses(sentence: str) -> list[str]:
     out: list[str] = []
     for part in parts:
         pieces = [p.strip() for p in _COORDINATION.split(part) if p.strip()]
-        if len(pieces) > 1 and all(len(words(p)) >= MIN_WORDS for p in pieces) and '"' not in part:
+        if len(pieces) > 1 and all(len(words(p)) >= MIN_WORDS and p.count('"') % 2 == 0 for p in pieces):
             out.extend(pieces)
         else:
             out.append(part)
@@ -95,6 +95,7 @@ def _claim(text: str, evidence: str, pos: int, published: date | None, gaz: Gaze
            links: dict[str, str], ctx: _Context) -> Claim | None:
     mentions = find_mentions(text, gaz, links, ctx.midcaps)
     text, mentions = _resolve_pronoun(text, mentions, ctx, gaz, links)
+    mentions.sort(key=lambda m: m.start)
     dates, spans = find_dates(text, published)
     quantities = find_quantities(text, spans)
     _update_context(mentions, ctx)
@@ -115,6 +116,7 @@ def _claim(text: str, evidence: str, pos: int, published: date | None, gaz: Gaze
         negated=_negated(low),
         modality=_modality(low),
         speaker=_speaker(text),
+        subject=mentions[0].key if mentions else "",
         topics=frozenset(topics),
         position=pos,
     )

@@ -14,13 +14,14 @@ from datetime import date
 from monitor.judge.dates import date_keys, overlaps
 from monitor.judge.entities import initials, name_tokens
 from monitor.judge.knowledge import KnowledgeView
-from monitor.judge.lexicon import CONFLICTING_EVENTS
+from monitor.judge.lexicon import ACTOR_EVENTS, CONFLICTING_EVENTS
 from monitor.judge.quantities import quantity_key, same_quantity
 from monitor.model import Claim, Finding, KnownClaim, Verdict
 
 ENTITY_WEIGHT = 2.0
 TERM_WEIGHT = 1.0
 CONTAINMENT = 0.6  # or: the smaller claim is mostly inside the other
+DATE_CONTAINMENT = 0.7  # two forecast dates conflict without a shared event only in nearly the same statement
 POLARITY_SIMILARITY = 0.65  # a flipped 'not' only matters between near-identical statements
 GENERIC_EVENTS = {"sign", "host", "build", "select"}  # too common to align two claims by themselves
 
@@ -92,9 +93,15 @@ def _event_conflict(new: Claim, old: Claim) -> tuple[str, str]:
     for pair in CONFLICTING_EVENTS:
         x, y = tuple(pair)
         for a, b in ((x, y), (y, x)):
-            if a in new.events and b in old.events and b not in new.events and a not in old.events:
+            if a in new.events and b in old.events and b not in new.events and a not in old.events \
+                    and (not {a, b} & ACTOR_EVENTS or _same_actor(new, old)):
                 return "event", f"{a} vs {b}"
     return "", ""
+
+
+def _same_actor(new: Claim, old: Claim) -> bool:
+    """'X joined' and 'Y left' do not conflict: each claim's subject must appear in the other."""
+    return bool(new.subject and old.subject) and new.subject in old.entities and old.subject in new.entities
 
 
 def _polarity_conflict(new: Claim, old: Claim) -> tuple[str, str]:
@@ -104,10 +111,12 @@ def _polarity_conflict(new: Claim, old: Claim) -> tuple[str, str]:
 
 
 def _date_conflict(new: Claim, old: Claim) -> tuple[str, str]:
-    if not (new.events & old.events - GENERIC_EVENTS):
+    """One explicit date each, for the same event (a shared event, or nearly the same statement)."""
+    forecasts = new.modality in ("planned", "possible") and old.modality in ("planned", "possible")
+    if not (new.events & old.events - GENERIC_EVENTS) and not (forecasts and containment(new, old) >= DATE_CONTAINMENT):
         return "", ""
-    a = [d for d in new.dates if d.granularity != "decade"]
-    b = [d for d in old.dates if d.granularity != "decade"]
+    a = [d for d in new.dates if d.granularity != "decade" and not d.relative]
+    b = [d for d in old.dates if d.granularity != "decade" and not d.relative]
     if len(a) == 1 and len(b) == 1 and not overlaps(a[0], b[0]):
         return "date", f"{a[0].text} vs {b[0].text}"
     return "", ""
@@ -204,9 +213,9 @@ def _contradiction(claim: Claim, scored: list[tuple[float, KnownClaim]], th: Thr
         slot, detail = conflict(claim, kc.claim)
         if not slot:
             continue
-        if any(not conflict(claim, other.claim)[0] and _agrees(claim, other.claim, slot)
-               for _, other in framed if other is not kc):
-            continue  # another known claim says the same as the new one: a disputed fact, not news
+        if kc.disputed and any(not conflict(claim, other.claim)[0] and _agrees(claim, other.claim, slot)
+                               for _, other in framed if other is not kc):
+            continue  # the known sources disagree and one says what the new claim says: not news
         scores = {"similarity": round(s, 3)}
         if _is_update(claim, kc, slot, th, published):
             return Finding(Verdict.UPDATE, claim, f"changed {slot}: {detail} (was: {kc.claim.text})", [kc],

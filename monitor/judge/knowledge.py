@@ -65,6 +65,10 @@ class MemoryKnowledge:
     def learn_vocabulary(self, keys: Iterable[str]) -> None:
         self._vocab |= set(keys)
 
+    def mark_disputed(self, ids: Iterable[int]) -> None:
+        for i in ids:
+            self.claims[i].disputed = True
+
     def known(self, keys: Iterable[str]) -> set[str]:
         return {k for k in keys if k in self._vocab}
 

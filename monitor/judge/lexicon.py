@@ -106,7 +106,7 @@ NOT_NEGATION = ("no earlier than", "no later than", "not only", "no sooner", "no
 PLANNED = ("will", "shall", "plans to", "plan to", "planned", "planning to", "is to", "are to", "to be",
            "scheduled", "expected to", "expects to", "aims to", "aim to", "intends to", "intend to",
            "set to", "due to", "is going to", "are going to", "proposed", "envisaged", "would")
-POSSIBLE = ("may", "might", "could", "considering", "consider", "weighs", "weighing", "possibly",
+POSSIBLE = ("may", "might", "could", "considering", "consider", "weigh", "weighs", "weighing", "possibly",
             "possible", "potentially", "likely", "probably", "mulls", "mulling", "perhaps", "if ")
 REPORTED = ("reportedly", "according to", "reports say", "was reported", "were reported", "sources said",
             "people familiar", "it is understood")
@@ -140,9 +140,17 @@ EVENT_CLASSES = {
     "approve": ("approve", "approved", "back", "backed", "endorse", "endorsed", "clear", "cleared",
                 "authorize", "authorized", "authorise", "authorised"),
     "fail": ("fail", "failed", "crash", "crashed", "lost", "explode", "exploded", "anomaly"),
+    "accept": ("agree to", "agreed to", "agrees to", "has agreed", "accept", "accepted", "accepts", "commit to",
+               "committed to", "commits to", "will provide", "will supply"),
+    "remote": ("videoconference", "video conference", "video link", "by video", "virtually", "virtual",
+               "online", "remotely", "digitally"),
+    "inperson": ("in person", "in-person", "face-to-face", "face to face"),
 }
+# Outcomes of an actor: they conflict only when both claims are about the same actor.
+ACTOR_EVENTS = frozenset({"join", "remain", "leave", "decline", "accept"})
 CONFLICTING_EVENTS = {
     frozenset({"join", "leave"}), frozenset({"remain", "leave"}), frozenset({"join", "decline"}),
     frozenset({"remain", "decline"}), frozenset({"sign", "cancel"}), frozenset({"launch", "cancel"}),
     frozenset({"approve", "cancel"}), frozenset({"build", "cancel"}), frozenset({"land", "fail"}),
+    frozenset({"accept", "decline"}), frozenset({"accept", "leave"}), frozenset({"remote", "inperson"}),
 }

@@ -80,7 +80,7 @@ def find_quantities(text: str, blocked: list[tuple[int, int]]) -> list[Quantity]
         taken.append(m.span())
     for m in _GENERAL.finditer(text):
         a = m.start("num")
-        if not free(a, m.end("num")) or _inside_name(text, a):
+        if not free(a, m.end("num")) or _inside_name(text, a) or _anaphoric(text, a):
             continue
         v = _to_float(m.group("num"))
         if v is None:
@@ -109,6 +109,11 @@ def find_quantities(text: str, blocked: list[tuple[int, int]]) -> list[Quantity]
         unit = stem(nxt[0].strip(",.").lower()) if nxt else ""
         found.append(Quantity(float(n), unit, m.group(0), ordinal=True))
     return found
+
+
+def _anaphoric(text: str, pos: int) -> bool:
+    """'the two countries', 'both three agencies': a reference to things named before, not a count."""
+    return bool(re.search(r"\b(?:the|these|those|both|its|their|our)\s+$", text[max(0, pos - 8):pos], re.I))
 
 
 def _display(matched: str, rest: str, unit: str) -> str:

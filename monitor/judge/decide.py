@@ -23,7 +23,9 @@ TERM_WEIGHT = 1.0
 CONTAINMENT = 0.6  # or: the smaller claim is mostly inside the other
 DATE_CONTAINMENT = 0.7  # two forecast dates conflict without a shared event only in nearly the same statement
 POLARITY_SIMILARITY = 0.65  # a flipped 'not' only matters between near-identical statements
-GENERIC_EVENTS = {"sign", "host", "build", "select"}  # too common to align two claims by themselves
+# too common (or only a manner) to align two claims by themselves
+GENERIC_EVENTS = {"sign", "host", "build", "select", "remote", "inperson", "accept"}
+SAME_REPORT_DAYS = 7  # two forecasts this close in time are reports of one statement, not a schedule change
 
 
 @dataclass(frozen=True)
@@ -208,14 +210,14 @@ def _contradiction(claim: Claim, scored: list[tuple[float, KnownClaim]], th: Thr
               if (s >= th.contradiction_similarity or containment(claim, kc.claim) >= CONTAINMENT)
               and same_frame(claim, kc.claim)]
     for s, kc in framed:
-        if kc.superseded:
-            continue
+        if kc.superseded or kc.disputed:
+            continue  # a disputed fact is not settled truth: contradicting it is not news
         slot, detail = conflict(claim, kc.claim)
         if not slot:
             continue
-        if kc.disputed and any(not conflict(claim, other.claim)[0] and _agrees(claim, other.claim, slot)
-                               for _, other in framed if other is not kc):
-            continue  # the known sources disagree and one says what the new claim says: not news
+        if any(_newer_or_same(other, kc) and not other.disputed and not conflict(claim, other.claim)[0]
+               and _agrees(claim, other.claim, slot) for _, other in framed if other is not kc):
+            continue  # a known claim at least as recent says what the new one says: the old value moved
         scores = {"similarity": round(s, 3)}
         if _is_update(claim, kc, slot, th, published):
             return Finding(Verdict.UPDATE, claim, f"changed {slot}: {detail} (was: {kc.claim.text})", [kc],
@@ -224,13 +226,18 @@ def _contradiction(claim: Claim, scored: list[tuple[float, KnownClaim]], th: Thr
     return None
 
 
+def _newer_or_same(a: KnownClaim, b: KnownClaim) -> bool:
+    pa, pb = a.provenance.published, b.provenance.published
+    return pa is not None and (pb is None or pa >= pb)
+
+
 def _agrees(new: Claim, other: Claim, slot: str) -> bool:
     if slot == "place":
         return bool(new.places & other.places)
     if slot == "number":
         return any(same_quantity(a, b) for a in new.quantities for b in other.quantities if a.unit == b.unit)
     if slot == "date":
-        return any(overlaps(a, b) for a in new.dates for b in other.dates)
+        return any(overlaps(a, b) for a in new.dates for b in other.dates if not a.relative and not b.relative)
     if slot == "event":
         return bool(new.events & other.events - GENERIC_EVENTS)
     return new.negated == other.negated
@@ -239,8 +246,12 @@ def _agrees(new: Claim, other: Claim, slot: str) -> bool:
 def _is_update(claim: Claim, kc: KnownClaim, slot: str, th: Thresholds, published: date | None) -> bool:
     """A value that moved with time (a count grew, a plan slipped) is an update, not a contradiction."""
     old_date = kc.provenance.published.date() if kc.provenance.published else None
-    if published and old_date and (published - old_date).days >= th.update_after_days:
+    gap = (published - old_date).days if published and old_date else None
+    if gap is not None and gap >= th.update_after_days:
         return slot in ("number", "date", "event", "polarity")
+    forecasts = claim.modality in ("planned", "possible") and kc.claim.modality in ("planned", "possible")
+    if slot == "date" and forecasts and gap is not None and gap > SAME_REPORT_DAYS:
+        return True  # a plan's date moved: a schedule slip is an update
     return slot == "date" and kc.claim.modality in ("planned", "possible") and claim.modality == "done"
 
 

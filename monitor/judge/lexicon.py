@@ -105,7 +105,8 @@ NOT_NEGATION = ("no earlier than", "no later than", "not only", "no sooner", "no
 
 PLANNED = ("will", "shall", "plans to", "plan to", "planned", "planning to", "is to", "are to", "to be",
            "scheduled", "expected to", "expects to", "aims to", "aim to", "intends to", "intend to",
-           "set to", "due to", "is going to", "are going to", "proposed", "envisaged", "would")
+           "set to", "due to", "is going to", "are going to", "proposed", "envisaged", "would", "targeting",
+           "targeted", "targets")
 POSSIBLE = ("may", "might", "could", "considering", "consider", "weigh", "weighs", "weighing", "possibly",
             "possible", "potentially", "likely", "probably", "mulls", "mulling", "perhaps", "if ")
 REPORTED = ("reportedly", "according to", "reports say", "was reported", "were reported", "sources said",

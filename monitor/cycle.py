@@ -25,6 +25,7 @@ from monitor.baseline import build_baseline, has_baseline
 from monitor.config import Settings, SourceConfig
 from monitor.errors import ExtractError, FetchError, MonitorError, ParseError
 from monitor.extract import document_from_entry, extract_document
+from monitor.faults import fault_point
 from monitor.fetch import Fetcher, Validators, decode_body
 from monitor.judge import duplicates
 from monitor.judge.engine import Engine, learnable
@@ -98,6 +99,7 @@ class Cycle:
             build_baseline(self.conn, self.engine, self.settings.monitor.seeds_dir)
         due = self._due_sources(force)
         results = await asyncio.gather(*(self._collect(s) for s in due))
+        fault_point("after_fetch")
         self._record_results(results)
         if not self.stop.is_set() or True:  # deliveries of committed alerts always go out
             d = deliver_due(self.conn, self.settings.alerts)
@@ -243,6 +245,8 @@ class Cycle:
                 self._alert(judgement, aid)
             if item.entry:
                 health.mark_seen(self.conn, item.source, item.entry.key, item.key, aid)
+            fault_point("before_commit")
+        fault_point("after_commit")
         log.info("article %s: %s", doc.url, _verdict_line(judgement))
 
     def _learn(self, j: Judgement, article_id: int) -> None:

@@ -21,6 +21,7 @@ from monitor.alerts.email import make_message_id, send_email
 from monitor.alerts.webhook import deliver_webhook, encode_payload
 from monitor.config import AlertsSection, DeliveryMode
 from monitor.errors import DeliveryError
+from monitor.faults import fault_point
 from monitor.store import outbox
 from monitor.store.db import transaction
 
@@ -61,6 +62,7 @@ def deliver_due(conn: sqlite3.Connection, alerts: AlertsSection, now: datetime |
 
 
 def _attempt(conn, alerts: AlertsSection, row_id: int, attempts: int, channel: str, send, stats) -> None:
+    fault_point("before_send")
     try:
         send()
     except DeliveryError as e:
@@ -72,6 +74,7 @@ def _attempt(conn, alerts: AlertsSection, row_id: int, attempts: int, channel: s
         stats.permanent += permanent
         log.warning("delivery on %s failed (%s%s): %s", channel, e.code, ", permanent" if permanent else "", e)
         return
+    fault_point("after_send")  # sent but not yet marked: a restart sends it again, same id
     with transaction(conn):
         outbox.mark_delivered(conn, [row_id])
     stats.delivered += 1

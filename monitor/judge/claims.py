@@ -53,7 +53,8 @@ def extract_claims(title: str, text: str, published: date | None, gazetteer: Gaz
     links = acronym_links(text)
     ctx = _Context(midcaps=capitalised_inside(text))
     claims: list[Claim] = []
-    units = ([normalize(title)] if title else []) + list(_sentences(text))
+    title = normalize(title).strip()
+    units = ([title] if title else []) + [s for s in _sentences(text) if s.strip() != title]
     for pos, sentence in enumerate(units):
         for part in _clauses(sentence):
             claim = _claim(part, sentence, pos, published, gazetteer, links, ctx)

@@ -170,9 +170,12 @@ def _new_entities(claim: Claim, view: KnowledgeView) -> list[str]:
                        | {"t:" + t for n in claim.entity_names.values() for t in name_tokens(n)})
     out = []
     for key, alts in probes.items():
-        toks = name_tokens(claim.entity_names[key])
+        name = claim.entity_names[key]
+        toks = name_tokens(name)
         if alts & known or (toks and all(("t:" + t) in known for t in toks) and len(toks) <= 2):
             continue
+        if claim.speaker and name in claim.speaker:
+            continue  # who reported it ('according to Xinhua') is attribution, not a development
         out.append(key)
     return out
 

@@ -3,6 +3,8 @@
 Evidence per topic: an unambiguous alias counts 2, an ambiguous name with a context word in the
 same sentence 1.5 (without one, nothing), each distinct key organisation 0.5 (at most 2 in all).
 Negative phrases ('payment gateway', 'Lunar New Year') are removed before anything is counted.
+A topic needs at least one name of its own: key organisations alone (NASA, Orion, SLS) make an
+Artemis story, not a Gateway story.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ ENTITY_CAP = 2.0
 
 
 def topic_scores(title: str, text: str, gazetteer: Gazetteer) -> dict[str, float]:
-    """Score of every topic that the document mentions."""
+    """Score of every topic that the document names (entities alone do not count)."""
     scores: dict[str, float] = defaultdict(float)
     entities: dict[str, set[str]] = defaultdict(set)
     for sentence in _sentences(title, text):
@@ -33,7 +35,8 @@ def topic_scores(title: str, text: str, gazetteer: Gazetteer) -> dict[str, float
             elif m.role == "entity":
                 entities[m.topic].add(m.key)
     for topic, keys in entities.items():
-        scores[topic] += min(ENTITY_CAP, ENTITY_WEIGHT * len(keys))
+        if topic in scores:
+            scores[topic] += min(ENTITY_CAP, ENTITY_WEIGHT * len(keys))
     return dict(scores)
 
 

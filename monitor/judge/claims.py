@@ -104,6 +104,9 @@ def _claim(text: str, evidence: str, pos: int, published: date | None, gaz: Gaze
         return None
     low = text.lower()
     topics = _claim_topics(mentions, low, gaz)
+    mentions = [m for m in mentions if not (m.role == "ambiguous" and m.name.islower())]  # 'lunar exploration'
+    if not mentions and not quantities and not [d for d in dates if not d.relative]:
+        return None
     return Claim(
         text=text.strip(),
         evidence=evidence.strip(),

@@ -28,7 +28,9 @@ _BOILERPLATE = re.compile(
     re.I)
 _PRONOUN = re.compile(r"^(He|She|It|They|The agency|The company|The corporation|The administration|"
                       r"The organisation|The organization|The country|The station|The project|The mission|"
-                      r"The spacecraft|The programme|The program)\b(?=\s)")
+                      r"The spacecraft|The programme|The program)\b(?=\s)"
+                      r"(?!\s+(?:is|was|has been|had been|will be|would be)\s+(?:reported|said|expected|understood|"
+                      r"likely|unlikely|unclear|clear|possible|not|too|hoped|believed|thought|known)\b)")  # expletive 'it'
 _SPEAKER = re.compile(r"(?:according to|,\s*said|,\s*says|\bsaid|\btold)\s+((?:[A-Z][\w.'-]+\s?){1,4})"
                       r"|((?:[A-Z][\w.'-]+\s?){1,4})\s+(?:said|says|told|announced|stated|added|noted)\b")
 _EVENT_PATTERNS = {
@@ -50,7 +52,7 @@ class _Context:
 def extract_claims(title: str, text: str, published: date | None, gazetteer: Gazetteer) -> list[Claim]:
     """Every checkable statement of a document, in order. Title first: headlines carry the news."""
     text = normalize(text)
-    links = acronym_links(text)
+    links = acronym_links(text, gazetteer)
     ctx = _Context(midcaps=capitalised_inside(text))
     claims: list[Claim] = []
     title = normalize(title).strip()

@@ -8,13 +8,14 @@ outcome conflict. New names, numbers and dates that nothing known carries make a
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from monitor.judge.dates import date_keys, overlaps
-from monitor.judge.entities import initials, name_tokens
+from monitor.judge.entities import initials, is_person_like, name_tokens
 from monitor.judge.knowledge import KnowledgeView
-from monitor.judge.lexicon import ACTOR_EVENTS, CONFLICTING_EVENTS
+from monitor.judge.lexicon import ACTOR_EVENTS, ANTONYM_MODIFIERS, CONFLICTING_EVENTS
 from monitor.judge.quantities import quantity_key, same_quantity
 from monitor.model import Claim, Finding, KnownClaim, Verdict
 
@@ -25,6 +26,9 @@ DATE_CONTAINMENT = 0.7  # two forecast dates conflict without a shared event onl
 POLARITY_SIMILARITY = 0.65  # a flipped 'not' only matters between near-identical statements
 # too common (or only a manner) to align two claims by themselves
 GENERIC_EVENTS = {"sign", "host", "build", "select", "remote", "inperson", "accept"}
+FULFILLING_EVENTS = {"launch", "land", "deliver", "join"}  # a plan of these that is reported done is news
+_PAST_EVENT = re.compile(r"\b(?:launched|landed|delivered|joined|arrived|shipped|flew|lifted off|touched down|"
+                         r"blasted off|signed up|became a (?:member|partner))\b")
 SAME_REPORT_DAYS = 7  # two forecasts this close in time are reports of one statement, not a schedule change
 
 
@@ -70,7 +74,8 @@ def same_frame(a: Claim, b: Claim) -> bool:
 
 def conflict(new: Claim, old: Claim) -> tuple[str, str]:
     """The slot on which two same-frame claims disagree, with a readable detail; ('', '') if none."""
-    for check in (_place_conflict, _event_conflict, _polarity_conflict, _date_conflict, _number_conflict):
+    for check in (_place_conflict, _event_conflict, _polarity_conflict, _date_conflict, _number_conflict,
+                  _modifier_conflict, _participant_conflict):
         slot, detail = check(new, old)
         if slot:
             return slot, detail
@@ -115,7 +120,9 @@ def _polarity_conflict(new: Claim, old: Claim) -> tuple[str, str]:
 def _date_conflict(new: Claim, old: Claim) -> tuple[str, str]:
     """One explicit date each, for the same event (a shared event, or nearly the same statement)."""
     forecasts = new.modality in ("planned", "possible") and old.modality in ("planned", "possible")
-    if not (new.events & old.events - GENERIC_EVENTS) and not (forecasts and containment(new, old) >= DATE_CONTAINMENT):
+    shared = new.events & old.events
+    if not (shared - GENERIC_EVENTS) and not (shared and containment(new, old) >= CONTAINMENT) \
+            and not (forecasts and containment(new, old) >= DATE_CONTAINMENT):
         return "", ""
     a = [d for d in new.dates if d.granularity != "decade" and not d.relative]
     b = [d for d in old.dates if d.granularity != "decade" and not d.relative]
@@ -132,6 +139,36 @@ def _number_conflict(new: Claim, old: Claim) -> tuple[str, str]:
         if same_unit and not any(same_quantity(qa, qb) for qb in old.quantities) \
                 and (len(new.quantities) == 1 or len(same_unit) == 1):
             return "number", f"{qa.text} vs {same_unit[0].text}"
+    return "", ""
+
+
+def _modifier_conflict(new: Claim, old: Claim) -> tuple[str, str]:
+    """'near the lunar north pole' vs 'at the south pole': opposite modifiers of the same noun."""
+    a, b = _modified(new.text), _modified(old.text)
+    for pair in ANTONYM_MODIFIERS:
+        x, y = tuple(pair)
+        for noun in {n for m, n in a if m in pair} & {n for m, n in b if m in pair}:
+            if (x, noun) in a and (y, noun) in b and (y, noun) not in a and (x, noun) not in b:
+                return "attribute", f"{x} {noun} vs {y} {noun}"
+            if (y, noun) in a and (x, noun) in b and (x, noun) not in a and (y, noun) not in b:
+                return "attribute", f"{y} {noun} vs {x} {noun}"
+    return "", ""
+
+
+def _modified(text: str) -> set[tuple[str, str]]:
+    toks = re.findall(r"[a-z]+", text.lower())
+    return set(zip(toks, toks[1:], strict=False))
+
+
+def _participant_conflict(new: Claim, old: Claim) -> tuple[str, str]:
+    """Two signers each, one shared, one different: 'signed by A and B' vs 'signed by C and B'."""
+    if not (new.events & old.events) or containment(new, old) < CONTAINMENT:
+        return "", ""
+    pa = {k for k, n in new.entity_names.items() if is_person_like(n)}
+    pb = {k for k, n in old.entity_names.items() if is_person_like(n)}
+    if len(pa) == 2 and len(pb) == 2 and len(pa & pb) == 1:
+        x, y = next(iter(pa - pb)), next(iter(pb - pa))
+        return "participant", f"{new.entity_names[x]} vs {old.entity_names[y]}"
     return "", ""
 
 
@@ -201,6 +238,10 @@ def decide(claim: Claim, view: KnowledgeView, th: Thresholds, published: date | 
             return Finding(Verdict.UPDATE, claim, f"{reason}; fulfils the plan: {fulfils.claim.text}",
                            [fulfils], scores, "modality", previous=fulfils, new_keys=keys)
         return Finding(Verdict.NEW, claim, reason, [kc for _, kc in scored[:1]], scores, new_keys=keys)
+    fulfils = _fulfils(claim, scored, th)
+    if fulfils and claim.events & fulfils.claim.events & FULFILLING_EVENTS and _PAST_EVENT.search(claim.text.lower()):
+        return Finding(Verdict.UPDATE, claim, f"the plan happened: {fulfils.claim.text}", [fulfils], scores,
+                       "modality", previous=fulfils)
     if scored:
         return Finding(Verdict.KNOWN, claim, f"known ({best:.2f}): {scored[0][1].claim.text}",
                        [scored[0][1]], scores)
@@ -218,9 +259,10 @@ def _contradiction(claim: Claim, scored: list[tuple[float, KnownClaim]], th: Thr
         slot, detail = conflict(claim, kc.claim)
         if not slot:
             continue
-        if any(_newer_or_same(other, kc) and not other.disputed and not conflict(claim, other.claim)[0]
-               and _agrees(claim, other.claim, slot) for _, other in framed if other is not kc):
-            continue  # a known claim at least as recent says what the new one says: the old value moved
+        if any((_newer_or_same(other, kc) or so >= th.known_similarity) and not other.disputed
+               and not conflict(claim, other.claim)[0] and _agrees(claim, other.claim, slot)
+               for so, other in framed if other is not kc):
+            continue  # a known claim (as recent, or restated) says what the new one says: not news
         scores = {"similarity": round(s, 3)}
         if _is_update(claim, kc, slot, th, published):
             return Finding(Verdict.UPDATE, claim, f"changed {slot}: {detail} (was: {kc.claim.text})", [kc],
@@ -243,7 +285,13 @@ def _agrees(new: Claim, other: Claim, slot: str) -> bool:
         return any(overlaps(a, b) for a in new.dates for b in other.dates if not a.relative and not b.relative)
     if slot == "event":
         return bool(new.events & other.events - GENERIC_EVENTS)
-    return new.negated == other.negated
+    if slot == "attribute":
+        return bool(_modified(new.text) & _modified(other.text) & {p for p in _modified(new.text)
+                                                                  if any(p[0] in a for a in ANTONYM_MODIFIERS)})
+    if slot == "participant":
+        people = {k for k, n in new.entity_names.items() if is_person_like(n)}
+        return people <= other.entities
+    return new.negated == other.negated and bool(new.events & other.events)
 
 
 def _is_update(claim: Claim, kc: KnownClaim, slot: str, th: Thresholds, published: date | None) -> bool:

@@ -89,7 +89,7 @@ class Gazetteer:
             g.context[t.name] = {c.lower() for c in t.context}
         if g.phrases:
             alts = sorted(g.phrases, key=len, reverse=True)
-            g.pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(a) for a in alts) + r")(?![\w-])", re.I)
+            g.pattern = re.compile(r"(?<![\w])(" + "|".join(re.escape(a) for a in alts) + r")(?![\w]|-\d)", re.I)
         negs = sorted({n for ns in g.negative.values() for n in ns}, key=len, reverse=True)
         if negs:
             g.negative_pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in negs) + r")(?![\w-])",
@@ -134,12 +134,18 @@ def places() -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def acronym_links(text: str) -> dict[str, str]:
-    """'South African National Space Agency (SANSA)' -> {'sansa': 'southafricannationalspaceagency'}."""
+def acronym_links(text: str, gazetteer: Gazetteer | None = None) -> dict[str, str]:
+    """'South African National Space Agency (SANSA)' -> {'sansa': 'southafricannationalspaceagency'}.
+    A configured name keeps its configured key: 'Federal Space Agency (Roscosmos)' links the other way."""
     links = {}
+    configured = gazetteer.phrases if gazetteer else {}
     for m in _ACRONYM_DEF.finditer(text):
         full, acr = m.group(1).strip(), m.group(2)
-        if initials(full)[: len(acr)] and acr[0].lower() == initials(full)[0]:
+        if not (initials(full)[: len(acr)] and acr[0].lower() == initials(full)[0]):
+            continue
+        if acr.lower() in configured:
+            links[entity_key(full)] = configured[acr.lower()][0]
+        else:
             links[entity_key(acr)] = entity_key(full)
     return links
 
@@ -183,7 +189,8 @@ def _span_mention(sentence: str, name: str, start: int, links: dict[str, str],
     if not tokens or tokens[0][0].isdigit() or _currency_amount(tokens[0]):
         return None
     if at_start and len(tokens) == 1 and not tokens[0].isupper() and midcaps is not None \
-            and tokens[0] not in midcaps:
+            and tokens[0] not in midcaps and tokens[0].lower() not in DEMONYMS \
+            and (entity_key(tokens[0]) not in places() or tokens[0].endswith("ing")):
         return None  # 'Combining', 'Organisers': capitalised only because a sentence starts there
     name = " ".join(tokens)
     low = name.lower().rstrip(".")

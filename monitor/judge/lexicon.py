@@ -154,4 +154,12 @@ CONFLICTING_EVENTS = {
     frozenset({"remain", "decline"}), frozenset({"sign", "cancel"}), frozenset({"launch", "cancel"}),
     frozenset({"approve", "cancel"}), frozenset({"build", "cancel"}), frozenset({"land", "fail"}),
     frozenset({"accept", "decline"}), frozenset({"accept", "leave"}), frozenset({"remote", "inperson"}),
+    frozenset({"approve", "decline"}),
 }
+# Modifiers that cannot both describe one thing ('north pole' vs 'south pole').
+ANTONYM_MODIFIERS = (
+    frozenset({"north", "south"}), frozenset({"east", "west"}),
+    frozenset({"near", "far"}), frozenset({"crewed", "uncrewed"}), frozenset({"crewed", "robotic"}),
+    frozenset({"manned", "unmanned"}), frozenset({"first", "last"}), frozenset({"upper", "lower"}),
+    frozenset({"temporary", "permanent"}), frozenset({"civilian", "military"}),
+)

@@ -29,6 +29,8 @@ GENERIC_EVENTS = {"sign", "host", "build", "select", "remote", "inperson", "acce
 FULFILLING_EVENTS = {"launch", "land", "deliver", "join"}  # a plan of these that is reported done is news
 _PAST_EVENT = re.compile(r"\b(?:launched|landed|delivered|joined|arrived|shipped|flew|lifted off|touched down|"
                          r"blasted off|signed up|became a (?:member|partner))\b")
+TURN_EVENTS = frozenset({"leave", "cancel", "delay", "fail"})
+HEADLINE_POSITIONS = 1  # the title (0) and the first sentence (1)
 SAME_REPORT_DAYS = 7  # two forecasts this close in time are reports of one statement, not a schedule change
 
 
@@ -242,6 +244,9 @@ def decide(claim: Claim, view: KnowledgeView, th: Thresholds, published: date | 
     if fulfils and claim.events & fulfils.claim.events & FULFILLING_EVENTS and _PAST_EVENT.search(claim.text.lower()):
         return Finding(Verdict.UPDATE, claim, f"the plan happened: {fulfils.claim.text}", [fulfils], scores,
                        "modality", previous=fulfils)
+    event = _new_turn(claim, scored, th)
+    if event:
+        return Finding(Verdict.NEW, claim, f"new turn: {event}", [kc for _, kc in scored[:1]], scores)
     if scored:
         return Finding(Verdict.KNOWN, claim, f"known ({best:.2f}): {scored[0][1].claim.text}",
                        [scored[0][1]], scores)
@@ -304,6 +309,21 @@ def _is_update(claim: Claim, kc: KnownClaim, slot: str, th: Thresholds, publishe
     if slot == "date" and forecasts and gap is not None and gap > SAME_REPORT_DAYS:
         return True  # a plan's date moved: a schedule slip is an update
     return slot == "date" and kc.claim.modality in ("planned", "possible") and claim.modality == "done"
+
+
+def _new_turn(claim: Claim, scored: list[tuple[float, KnownClaim]], th: Thresholds) -> str:
+    """A withdrawal, cancellation, delay or failure about a topic that nothing known reports: news even
+    when every name in it is known ('Roscosmos withdrew from the station')."""
+    turns = claim.events & TURN_EVENTS
+    if not turns or not claim.topics or claim.negated or claim.modality == "possible" \
+            or claim.position > HEADLINE_POSITIONS:
+        return ""  # a turn this big is headline news; deeper in an article it is background
+    for s, kc in scored:
+        other = kc.claim
+        if turns & other.events and (s >= th.known_similarity
+                                     or (claim.subject in other.entities and claim.topics & other.topics)):
+            return ""
+    return f"{claim.entity_names.get(claim.subject, claim.subject)}: {', '.join(sorted(turns))}"
 
 
 def _fulfils(claim: Claim, scored: list[tuple[float, KnownClaim]], th: Thresholds) -> KnownClaim | None:

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 from functools import wraps
+from pathlib import Path
 
 import click
 
@@ -300,6 +301,34 @@ def alerts_redeliver(ctx: click.Context, alert_id: str) -> None:
         stats = deliver_due(conn, settings.alerts)
     click.echo(f"Redelivered {alert_id}: {stats.delivered} sent, {stats.failed} failed.")
     sys.exit(3 if stats.failed else 0)
+
+
+@cli.command()
+@click.argument("corpus_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@expected_errors
+def replay(ctx: click.Context, corpus_dir: Path, as_json: bool) -> None:
+    """Backtest: judge a folder of saved articles on a throw-away state; with labels, print precision/recall."""
+    from monitor.replay import replay as run_replay
+
+    result = run_replay(_settings(ctx), corpus_dir)
+    if as_json:
+        click.echo(json.dumps({"alerts": result.alerts, "metrics": result.metrics, "skipped": result.skipped,
+                               "rows": result.rows}, indent=2, ensure_ascii=False))
+        return
+    for a in result.alerts:
+        click.echo(f"{a['type']:16} {a['article']['url']}\n                 {a['summary'][:120]}")
+    for line in result.skipped:
+        click.echo(f"skipped: {line}")
+    if result.rows:
+        click.echo(f"\n{'article':48} {'kind':14} {'alerts':>6}  verdict")
+        for rid, kind, n, verdict in result.rows:
+            click.echo(f"{rid[:48]:48} {kind:14} {n:>6}  {verdict}")
+    if result.metrics:
+        click.echo("metrics: " + " ".join(f"{k}={v:.2f}" for k, v in result.metrics.items()))
+    else:
+        click.echo(f"{len(result.alerts)} alert(s) would have been sent (no labels.jsonl: no precision/recall).")
 
 
 @cli.command("config")

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -51,6 +52,9 @@ class FetchSection(_Section):
     max_consecutive_failures: int = Field(10, ge=1)
     backoff_max_minutes: int = Field(24 * 60, ge=1)
     max_entries_per_feed: int = Field(50, ge=1)
+    # An article page failing transiently (no feed text to fall back on) is retried on later cycles,
+    # this many times in all, then given up so that a dead link is not fetched forever.
+    max_article_attempts: int = Field(5, ge=1)
 
 
 class SourceConfig(_Section):
@@ -172,31 +176,46 @@ class _DictSource(PydanticBaseSettingsSource):
         return self._data
 
 
-class _SecretFileSource(PydanticBaseSettingsSource):
-    """MONITOR_ALERTS__EMAIL__PASSWORD_FILE=/run/secrets/x sets alerts.email.password from the file."""
+class _EnvSource(EnvSettingsSource):
+    """MONITOR_<SECTION>__<KEY> variables; the *_FILE ones name secret files and are read elsewhere."""
 
-    def get_field_value(self, field, field_name):  # pragma: no cover - required by the interface
-        return None, field_name, False
+    def _load_env_vars(self):
+        return {k: v for k, v in super()._load_env_vars().items() if not k.lower().endswith("_file")}
 
-    def __call__(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, path in os.environ.items():
-            if not (name.startswith(ENV_PREFIX) and name.endswith("_FILE")) or name == "MONITOR_CONFIG_FILE":
-                continue
-            keys = name[len(ENV_PREFIX):-len("_FILE")].lower().split("__")
-            try:
-                value = Path(path).read_text(encoding="utf-8").strip()
-            except OSError as e:
-                raise ConfigError(f"{name}: cannot read secret file {path}: {e.strerror}") from e
-            node = out
-            for k in keys[:-1]:
-                node = node.setdefault(k, {})
-            node[keys[-1]] = value
-        return out
+
+def apply_secret_files(data: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+    """MONITOR_ALERTS__EMAIL__PASSWORD_FILE=/run/secrets/x sets alerts.email.password from that file;
+    numbers address list items (MONITOR_ALERTS__WEBHOOKS__0__SECRET_FILE)."""
+    for name, path in sorted(environ.items()):
+        if not (name.startswith(ENV_PREFIX) and name.endswith("_FILE")) or name == "MONITOR_CONFIG_FILE":
+            continue
+        keys = name[len(ENV_PREFIX):-len("_FILE")].lower().split("__")
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ConfigError(f"{name}: cannot read secret file {path}: {e.strerror}") from e
+        _set(data, keys, value, name)
+    return data
+
+
+def _set(node: Any, keys: list[str], value: str, name: str) -> None:
+    for i, k in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(node, list):
+            if not k.isdigit() or int(k) >= len(node):
+                raise ConfigError(f"{name}: no list item {k} to set (the config has {len(node)})")
+            if last:
+                node[int(k)] = value
+                return
+            node = node[int(k)]
+        elif last:
+            node[k] = value
+        else:
+            node = node.setdefault(k, {})
 
 
 def embedded_defaults() -> dict[str, Any]:
-    """The defaults shipped inside the package (topics, judge thresholds, sources)."""
+    """The defaults shipped inside the package (topics and judgement thresholds)."""
     text = resources.files("monitor").joinpath("defaults.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
@@ -247,12 +266,13 @@ def load_settings(path: Path | None) -> Settings:
     if path is not None:
         data = _merge(data, _read_toml(path))
         base = path.resolve().parent
+    data = apply_secret_files(data, dict(os.environ))
 
     class _Loaded(Settings):
         @classmethod
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                        file_secret_settings):
-            return (init_settings, _SecretFileSource(settings_cls), env_settings, _DictSource(settings_cls, data))
+            return (init_settings, _EnvSource(settings_cls), _DictSource(settings_cls, data))
 
     try:
         settings = _Loaded()
@@ -267,5 +287,5 @@ def load_settings(path: Path | None) -> Settings:
 
 
 def redacted(settings: Settings) -> dict[str, Any]:
-    """The effective config as plain data with every secret replaced by '********' when set."""
+    """The effective config as plain data with every secret shown as '**********' when set."""
     return settings.model_dump(mode="json", exclude={"config_path"})

@@ -8,12 +8,14 @@ so that the first report of a development alerts and later repeats learn from it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import random
 import sqlite3
 import threading
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -31,7 +33,7 @@ from monitor.judge import duplicates
 from monitor.judge.engine import Engine, learnable
 from monitor.model import Document, Entry, Judgement, Provenance, Verdict
 from monitor.sources import parse_feed
-from monitor.store import articles, outbox
+from monitor.store import articles, links, outbox
 from monitor.store import sources as health
 from monitor.store.db import transaction
 from monitor.store.knowledge import SqliteKnowledge
@@ -46,15 +48,28 @@ class Item:
 
     source: str
     key: str  # identity of the article (entry URL, or page URL + body hash)
-    document: Document | None
+    document: Document | None  # None: nothing to judge (known already, or the page was given up)
     entry: Entry | None = None
     body_hash: str | None = None
+    error: MonitorError | None = None  # the page failed: feed text used instead, or given up
+
+
+@dataclass
+class Retry:
+    """A feed entry whose page failed transiently with no feed text to fall back on.
+
+    It is left unseen (and its feed's validators unsaved) so that the next cycle fetches it again.
+    """
+
+    entry: Entry
+    error: MonitorError
 
 
 @dataclass
 class SourceResult:
     config: SourceConfig
     items: list[Item] = field(default_factory=list)
+    retry: list[Retry] = field(default_factory=list)
     error: MonitorError | None = None
     validators: tuple[str | None, str | None, str | None] | None = None  # saved after items are recorded
 
@@ -72,13 +87,20 @@ class CycleStats:
     relevant: int = 0
     duplicates: int = 0
     alerts: int = 0
+    retry_later: int = 0
     delivered: int = 0
     delivery_failures: int = 0
+    delivery_permanent: int = 0
     queued: int = 0
 
     @property
     def exit_code(self) -> int:
-        return 3 if self.queued else 0
+        """0 all delivered; 3 some alert is queued for retry, or was refused for good in this cycle.
+
+        A permanent refusal is not "every alert was delivered" (CONTRACT), so it is not 0 either;
+        later cycles exit 0 again since that alert is recorded as failed, not queued.
+        """
+        return 3 if self.queued or self.delivery_permanent else 0
 
 
 class Cycle:
@@ -98,16 +120,38 @@ class Cycle:
         if not has_baseline(self.conn):
             build_baseline(self.conn, self.engine, self.settings.monitor.seeds_dir)
         due = self._due_sources(force)
-        results = await asyncio.gather(*(self._collect(s) for s in due))
+        results = await self._unless_stopped(asyncio.gather(*(self._collect(s) for s in due)))
         fault_point("after_fetch")
-        self._record_results(results)
-        if not self.stop.is_set() or True:  # deliveries of committed alerts always go out
-            d = deliver_due(self.conn, self.settings.alerts)
-            self.stats.delivered, self.stats.delivery_failures = d.delivered, d.failed
+        if results is not None:
+            self._record_results(results)
+        self._deliver()
         self.stats.queued = outbox.queued_count(self.conn)
         self._write_atom()
         self._finish_run(run_id)
         return self.stats
+
+    async def _unless_stopped(self, work: Awaitable[list[SourceResult]]) -> list[SourceResult] | None:
+        """The fetches' results, or None if a stop was requested first (in-flight fetches are cancelled).
+
+        Why: a fetch may legitimately take up to total_timeout_s (60 s by default), but SIGTERM must end
+        `monitor run` within 10 s. Nothing fetched is committed yet, so dropping it loses nothing.
+        """
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            if self.stop.is_set():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                log.info("stop requested: fetching cancelled, nothing of this cycle recorded")
+                return None
+            await asyncio.wait({task}, timeout=0.1)
+        return task.result()
+
+    def _deliver(self) -> None:
+        """Send what the outbox holds (this cycle's alerts and earlier ones due for a retry)."""
+        d = deliver_due(self.conn, self.settings.alerts, stop=self.stop)
+        self.stats.delivered, self.stats.delivery_failures = d.delivered, d.failed
+        self.stats.delivery_permanent = d.permanent
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -157,11 +201,11 @@ class Cycle:
         new = [e for e in entries if e.key in fresh]
         self.stats.entries_new += len(new)
         host = urlsplit(src.url).hostname
-        result.items = [i for i in await asyncio.gather(*(self._article(e, host) for e in new)) if i]
+        outcomes = await asyncio.gather(*(self._article(e, host) for e in new))
+        result.items = [o for o in outcomes if isinstance(o, Item)]
+        result.retry = [o for o in outcomes if isinstance(o, Retry)]
 
-    async def _article(self, entry: Entry, host: str | None) -> Item | None:
-        if self.stop.is_set():
-            return None
+    async def _article(self, entry: Entry, host: str | None) -> Item | Retry:
         if articles.known_article(self.conn, entry.url):
             return Item(entry.source, entry.url, None, entry)  # carried by another feed already
         try:
@@ -173,16 +217,27 @@ class Cycle:
         except (FetchError, ExtractError) as e:
             return self._fallback(entry, e)
 
-    def _fallback(self, entry: Entry, error: MonitorError) -> Item | None:
+    def _fallback(self, entry: Entry, error: MonitorError) -> Item | Retry:
         """The page failed: use the feed's own text; with none, retry later unless the failure is final."""
         try:
             doc = document_from_entry(entry)
-            log.info("article %s: %s (%s); using the feed's content", entry.url, error.code, error)
-            return Item(entry.source, entry.url, doc, entry)
         except ExtractError:
-            final = isinstance(error, ExtractError) or getattr(error, "permanent", False)
-            log.warning("article %s: %s (%s)%s", entry.url, error.code, error, "" if final else "; will retry")
-            return Item(entry.source, entry.url, None, entry) if final else None
+            return self._page_lost(entry, error)
+        log.info("article %s: %s (%s); using the feed's content", entry.url, error.code, error)
+        return Item(entry.source, entry.url, doc, entry, error=error)
+
+    def _page_lost(self, entry: Entry, error: MonitorError) -> Item | Retry:
+        """No page and no feed text: a transient failure is retried on later cycles, up to a limit."""
+        tries = links.attempts(self.conn, entry.source, entry.key) + 1
+        final = (isinstance(error, ExtractError) or getattr(error, "permanent", False)
+                 or tries >= self.settings.fetch.max_article_attempts)
+        if not final:
+            log.warning("article %s: %s (%s); no feed text, will retry next cycle (attempt %d)",
+                        entry.url, error.code, error, tries)
+            return Retry(entry, error)
+        log.warning("article %s: %s (%s); no feed text, given up after %d attempt(s)",
+                    entry.url, error.code, error, tries)
+        return Item(entry.source, entry.url, None, entry, error=error)
 
     async def _collect_page(self, src: SourceConfig, result: SourceResult) -> None:
         etag, modified, old_hash = health.get_validators(self.conn, src.url)
@@ -206,30 +261,36 @@ class Cycle:
         items = [i for r in results for i in r.items]
         items.sort(key=lambda i: (i.document.published if i.document and i.document.published
                                   else datetime.max.replace(tzinfo=UTC)))
-        for item in items:
+        for n, item in enumerate(items):
             if self.stop.is_set():
-                log.info("stop requested: leaving %d article(s) for the next cycle", len(items))
+                log.info("stop requested: leaving %d article(s) for the next cycle", len(items) - n)
                 break
             self._record(item)
         for r in results:
             if r.error:
                 self._source_failed(r.config, r.error)
-            elif not self.stop.is_set():
-                with transaction(self.conn):
-                    health.record_success(self.conn, r.config.name, len(r.items))
-                    if r.validators:
-                        health.save_validators(self.conn, r.config.url, *r.validators)
+            elif not self.stop.is_set():  # a stopped cycle saves no validators: nothing is skipped later
+                self._source_succeeded(r)
 
-    def record_document(self, document: Document, key: str) -> None:
-        """Judge and record a document that did not come from a fetch (replay of saved articles)."""
-        self._record(Item(document.source, key, document))
+    def _source_succeeded(self, r: SourceResult) -> None:
+        """Reset the source's health; keep its validators only if no entry is waiting for a retry."""
+        with transaction(self.conn):
+            for rt in r.retry:
+                links.record(self.conn, rt.entry.source, rt.entry.key, rt.entry.url, rt.error.code,
+                             str(rt.error), links.RETRYING)
+            health.record_success(self.conn, r.config.name, len(r.items))
+            if r.retry:  # a 304 or an unchanged body next time would hide the entries left to retry
+                health.forget_validators(self.conn, r.config.url)
+            elif r.validators:
+                health.save_validators(self.conn, r.config.url, *r.validators)
+        self.stats.retry_later += len(r.retry)
 
     def _record(self, item: Item) -> None:
         """Judge one article and commit its claims, its alert and its 'seen' mark together."""
         doc = item.document
         if doc is None or articles.known_article(self.conn, item.key):
             with transaction(self.conn):
-                health.mark_seen(self.conn, item.source, item.entry.key if item.entry else item.key, item.key, None)
+                self._mark_entry(item, None)
             return
         sig = duplicates.signature(doc.text)
         original = articles.find_near_duplicate(self.conn, sig, self.settings.judge.duplicate_jaccard)
@@ -247,11 +308,22 @@ class Cycle:
                 self.stats.relevant += 1
                 self._learn(judgement, aid)
                 self._alert(judgement, aid)
-            if item.entry:
-                health.mark_seen(self.conn, item.source, item.entry.key, item.key, aid)
+            self._mark_entry(item, aid)
             fault_point("before_commit")
         fault_point("after_commit")
         log.info("article %s: %s", doc.url, _verdict_line(judgement))
+
+    def _mark_entry(self, item: Item, article_id: int | None) -> None:
+        """Mark a feed entry seen and keep its link-failure record in step (caller holds the transaction)."""
+        if item.entry is None:
+            return
+        e = item.entry
+        health.mark_seen(self.conn, item.source, e.key, item.key, article_id)
+        if item.error is not None:
+            outcome = links.FEED_TEXT if item.document is not None else links.GAVE_UP
+            links.record(self.conn, item.source, e.key, e.url, item.error.code, str(item.error), outcome)
+        else:
+            links.clear(self.conn, item.source, e.key)
 
     def _learn(self, j: Judgement, article_id: int) -> None:
         prov = Provenance("article", j.document.source, j.document.url, j.document.published, datetime.now(UTC))
@@ -277,25 +349,30 @@ class Cycle:
         self.stats.alerts += 1
 
     def _source_failed(self, src: SourceConfig, error: MonitorError) -> None:
+        """Record the typed error, schedule the next attempt, and say once when the source is failing."""
         self.stats.sources_failed += 1
         log.warning("source %s failed: %s: %s", src.name, error.code, error)
         fetch = self.settings.fetch
         with transaction(self.conn):
             prev = health.get_source(self.conn, src.name)
             n = (prev.consecutive_failures if prev else 0) + 1
-            retry_after = getattr(error, "retry_after", None)
-            backoff = min(fetch.backoff_max_minutes, self.settings.monitor.interval_minutes * 2 ** min(n, 6))
-            delay = timedelta(minutes=backoff * random.uniform(0.9, 1.1))
-            if retry_after:
-                delay = max(delay, timedelta(seconds=retry_after))
-            count = health.record_failure(self.conn, src.name, error.code, str(error),
-                                          datetime.now(UTC) + delay if n > 1 or retry_after else None)
-            h = health.get_source(self.conn, src.name)
-            if h and not h.failing_alerted and (count >= fetch.max_consecutive_failures or error.code == "http_410"):
-                payload = source_failing_payload(src.name, src.url, error.code, str(error), count,
-                                                 h.failing_since, datetime.now(UTC))
-                self._enqueue(payload, None)
-                health.mark_failing_alerted(self.conn, src.name)
+            failing = n >= fetch.max_consecutive_failures or error.code == "http_410"
+            delay = backoff_delay(n, self.settings.monitor.interval_minutes, fetch.backoff_max_minutes,
+                                  getattr(error, "retry_after", None), failing)
+            health.record_failure(self.conn, src.name, error.code, str(error),
+                                  datetime.now(UTC) + delay if delay else None)
+            if failing:
+                self._alert_failing(src, error, n)
+
+    def _alert_failing(self, src: SourceConfig, error: MonitorError, failures: int) -> None:
+        """One source_failing alert per failing streak: `failing_alerted` is reset only by a success."""
+        h = health.get_source(self.conn, src.name)
+        if h is None or h.failing_alerted:
+            return
+        payload = source_failing_payload(src.name, src.url, error.code, str(error), failures,
+                                         h.failing_since, datetime.now(UTC))
+        self._enqueue(payload, None)
+        health.mark_failing_alerted(self.conn, src.name)
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -307,7 +384,9 @@ class Cycle:
             log.warning("cannot write the alert feed: %s", e)
 
     def _start_run(self) -> int:
+        """Open a run record; runs left open by a killed process are marked 'interrupted'."""
         with transaction(self.conn):
+            self.conn.execute("UPDATE runs SET status = 'interrupted' WHERE finished_at IS NULL")
             cur = self.conn.execute("INSERT INTO runs(started_at, status) VALUES (?, 'running')",
                                     (health.now_iso(),))
         return int(cur.lastrowid)
@@ -317,6 +396,27 @@ class Cycle:
         with transaction(self.conn):
             self.conn.execute("UPDATE runs SET finished_at = ?, status = ?, stats = ? WHERE id = ?",
                               (health.now_iso(), status, json.dumps(asdict(self.stats)), run_id))
+
+
+def backoff_delay(failures: int, interval_minutes: int, cap_minutes: int, retry_after_s: float | None = None,
+                  failing: bool = False, rng: random.Random | None = None) -> timedelta | None:
+    """How long a failing source waits before its next attempt; None means the next regular cycle.
+
+    Why this shape: a first failure is usually a blip, so it is retried at the next cycle. After that
+    the wait doubles per consecutive failure (interval x 2^(n-1)), capped, and a source marked failing
+    waits the whole cap. Jitter (-10 %..0, so the cap is never exceeded) keeps sources that failed
+    together from retrying in lockstep. A server's Retry-After is a floor, up to the cap.
+    """
+    rng = rng or random.Random()
+    delay: timedelta | None = None
+    if failing or failures >= 2:
+        exponent = 30 if failing else min(failures - 1, 30)
+        minutes = min(float(cap_minutes), interval_minutes * 2.0 ** exponent)
+        delay = timedelta(minutes=minutes * rng.uniform(0.9, 1.0))
+    if retry_after_s:
+        floor = timedelta(seconds=min(retry_after_s, cap_minutes * 60.0))
+        delay = max(delay or floor, floor)
+    return delay
 
 
 def _verdict_line(j: Judgement) -> str:

@@ -4,6 +4,7 @@ until SIGTERM/SIGINT; a stop request lets the current article finish, then exits
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -32,11 +33,26 @@ def run_forever(cycle: Callable[[threading.Event], None], interval_minutes: int,
         while not stop.wait(1.0):
             pass
     finally:
-        log.info("stopping: letting the current article finish")
-        done = threading.Event()
-        threading.Thread(target=lambda: (scheduler.shutdown(wait=True), done.set()), daemon=True).start()
-        if not done.wait(STOP_GRACE_S):
-            log.warning("cycle did not finish within %.0f s; exiting with its committed work kept", STOP_GRACE_S)
+        _shutdown(scheduler)
+
+
+def _shutdown(scheduler: BackgroundScheduler) -> None:
+    """Let the running cycle finish its current article (it sees `stop`), within STOP_GRACE_S.
+
+    Why os._exit past the grace: the cycle runs in a non-daemon executor thread that the interpreter
+    joins at exit, so a cycle stuck in a slow send would keep the process alive past the 10 s a
+    container runtime allows. Leaving it is safe: every article is committed in one transaction
+    with its alert, so an unfinished one is rolled back and redone, exactly as after a SIGKILL.
+    """
+    log.info("stopping: letting the current article finish")
+    done = threading.Event()
+    threading.Thread(target=lambda: (scheduler.shutdown(wait=True), done.set()), daemon=True).start()
+    if done.wait(STOP_GRACE_S):
+        log.info("stopped")
+        return
+    log.warning("cycle did not finish within %.0f s; exiting with its committed work kept", STOP_GRACE_S)
+    logging.shutdown()
+    os._exit(0)
 
 
 def _install_handlers(stop: threading.Event) -> None:

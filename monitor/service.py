@@ -21,7 +21,7 @@ from monitor.judge.baseline import seed_document
 from monitor.judge.engine import Engine
 from monitor.judge.knowledge import MemoryKnowledge
 from monitor.model import Judgement, Provenance
-from monitor.store import outbox
+from monitor.store import links, outbox
 from monitor.store import sources as health
 from monitor.store.db import StateLock, open_state
 from monitor.store.knowledge import SqliteKnowledge
@@ -130,12 +130,14 @@ def status_report(settings: Settings) -> dict:
             "last_cycle": {"finished_at": last_run["finished_at"], "status": last_run["status"]} if last_run else None,
             "sources": [_source_row(h, settings) for h in health.all_sources(conn)
                         if h.name in {s.name for s in settings.sources}],
+            "link_failures": links.recent(conn),
         }
 
 
 def _source_row(h: health.SourceHealth, settings: Settings) -> dict:
-    failing = h.consecutive_failures >= settings.fetch.max_consecutive_failures or h.last_error_code == "http_410" \
-        and h.consecutive_failures > 0
+    failing = h.consecutive_failures > 0 and (
+        h.failing_alerted or h.consecutive_failures >= settings.fetch.max_consecutive_failures
+        or h.last_error_code == "http_410")
     return {"name": h.name, "kind": h.kind, "url": h.url,
             "state": "failing" if failing else ("error" if h.consecutive_failures else "ok"),
             "last_success": _t(h.last_success_at), "last_error": h.last_error_code,

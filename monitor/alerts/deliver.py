@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -49,14 +50,24 @@ def digest_channels(alerts: AlertsSection) -> frozenset[str]:
     return frozenset(name for name, mode in channels(alerts).items() if mode.mode == "digest")
 
 
-def deliver_due(conn: sqlite3.Connection, alerts: AlertsSection, now: datetime | None = None) -> DeliveryStats:
-    """Send every pending delivery whose time has come, then any digest that is due."""
+def deliver_due(conn: sqlite3.Connection, alerts: AlertsSection, now: datetime | None = None,
+                stop: threading.Event | None = None) -> DeliveryStats:
+    """Send every pending delivery whose time has come, then any digest that is due.
+
+    `stop` (SIGTERM in `monitor run`) ends the loop between sends: what is left stays pending in the
+    outbox and goes out on the next run, so stopping quickly loses nothing.
+    """
     now = now or datetime.now(UTC)
     stats = DeliveryStats()
     with httpx.Client() as client:
         for d in outbox.due(conn, now):
+            if stop is not None and stop.is_set():
+                log.info("stop requested: remaining deliveries stay queued for the next run")
+                return stats
             _attempt(conn, alerts, d.row_id, d.attempts, d.channel, lambda d=d: _send(alerts, d, client), stats)
     for name in digest_channels(alerts):
+        if stop is not None and stop.is_set():
+            break
         _send_digest(conn, alerts, name, now, stats)
     return stats
 

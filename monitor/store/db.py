@@ -58,6 +58,13 @@ MIGRATIONS: list[str] = [
         status TEXT, stats TEXT);
     CREATE TABLE digests(channel TEXT PRIMARY KEY, last_sent_at TEXT);
     """,
+    # 2: article links that failed (retried on later cycles up to a limit, shown by `monitor status`)
+    """
+    CREATE TABLE link_failures(source TEXT NOT NULL, key TEXT NOT NULL, url TEXT NOT NULL,
+        code TEXT NOT NULL, message TEXT, attempts INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL,
+        first_at TEXT NOT NULL, last_at TEXT NOT NULL, PRIMARY KEY(source, key));
+    CREATE INDEX link_failures_last ON link_failures(last_at);
+    """,
 ]
 
 

@@ -94,6 +94,14 @@ def save_validators(conn: sqlite3.Connection, url: str, etag: str | None, last_m
                  (url, etag, last_modified, body_hash, now_iso()))
 
 
+def forget_validators(conn: sqlite3.Connection, url: str) -> None:
+    """Drop a URL's validators and body hash, so the next fetch is unconditional and fully parsed.
+
+    Used when a feed still has entries to retry: a 304 or an unchanged body would otherwise hide them.
+    """
+    conn.execute("DELETE FROM http_cache WHERE url = ?", (url,))
+
+
 def unseen_keys(conn: sqlite3.Connection, source: str, keys: list[str]) -> set[str]:
     if not keys:
         return set()

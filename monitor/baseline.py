@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from monitor.errors import ConfigError
@@ -28,13 +29,20 @@ def has_baseline(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM meta WHERE key = 'baseline_built'").fetchone() is not None
 
 
-def build_baseline(conn: sqlite3.Connection, engine: Engine, seeds_dir: Path) -> tuple[int, list[SeedConflict]]:
-    """Replace the seed claims with those of the current seed files; mark seed conflicts disputed."""
+def build_baseline(conn: sqlite3.Connection, engine: Engine, seeds_dir: Path,
+                   progress: Callable[[int, int], None] | None = None) -> tuple[int, list[SeedConflict]]:
+    """Replace the seed claims with those of the current seed files; mark seed conflicts disputed.
+
+    `progress(done, total)` is called after each seed file (claim extraction is the slow part).
+    """
     mem = MemoryKnowledge()
-    for path in seed_files(seeds_dir):
+    files = seed_files(seeds_dir)
+    for n, path in enumerate(files, 1):
         doc = seed_document(path.name, path.read_text(encoding="utf-8", errors="replace"))
         for claim in engine.claims(doc):
             mem.add(claim, Provenance("seed", path.name, path.name, doc.published))
+        if progress:
+            progress(n, len(files))
     conflicts = seed_conflicts(mem, engine.thresholds.candidates)
     kb = SqliteKnowledge(conn)
     with transaction(conn):

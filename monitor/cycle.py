@@ -15,7 +15,7 @@ import logging
 import random
 import sqlite3
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -105,7 +105,7 @@ class CycleStats:
 
 class Cycle:
     def __init__(self, settings: Settings, conn: sqlite3.Connection, engine: Engine, fetcher: Fetcher,
-                 stop: threading.Event | None = None):
+                 stop: threading.Event | None = None, progress: Callable[[int, int], None] | None = None):
         self.settings = settings
         self.conn = conn
         self.engine = engine
@@ -114,6 +114,7 @@ class Cycle:
         self.kb = SqliteKnowledge(conn)
         self.stats = CycleStats()
         self.labels = {t.name: t.label or t.name for t in settings.topics}
+        self.progress = progress  # (articles recorded, articles fetched): drives a terminal progress bar
 
     async def run(self, force: bool = False) -> CycleStats:
         run_id = self._start_run()
@@ -266,6 +267,8 @@ class Cycle:
                 log.info("stop requested: leaving %d article(s) for the next cycle", len(items) - n)
                 break
             self._record(item)
+            if self.progress:
+                self.progress(n + 1, len(items))
         for r in results:
             if r.error:
                 self._source_failed(r.config, r.error)

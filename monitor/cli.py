@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from monitor import __version__, service
+from monitor import __version__, progress, service, web
 from monitor.baseline import stored_conflicts
 from monitor.config import Settings, load_settings, redacted, resolve_config_path
 from monitor.errors import MonitorError
@@ -31,7 +31,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def _setup_logging(fmt: str, verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = progress.LogHandler(sys.stderr)  # steps around a progress bar on a terminal
     handler.setFormatter(JsonFormatter() if fmt == "json" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -58,7 +58,13 @@ def _settings(ctx: click.Context) -> Settings:
         ctx.obj["settings"] = load_settings(resolve_config_path(ctx.obj["config"]))
         fmt = ctx.obj["log_format"] or ctx.obj["settings"].monitor.log_format
         _setup_logging(fmt, ctx.obj["verbose"])
+        ctx.obj["effective_log_format"] = fmt
     return ctx.obj["settings"]
+
+
+def _bar_stream(ctx: click.Context):
+    """Where progress bars may go: stderr with text logs (drawn only if it is a terminal); never with JSON logs."""
+    return sys.stderr if ctx.obj.get("effective_log_format", "text") == "text" else None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,16 +86,20 @@ def cli(ctx: click.Context, config: str | None, log_format: str | None, verbose:
 @click.pass_context
 @expected_errors
 def run(ctx: click.Context, once: bool, force: bool) -> None:
-    """Check the sources: one cycle with --once, else every interval until SIGTERM/SIGINT."""
+    """Check the sources: one cycle with --once, else every interval until SIGTERM/SIGINT.
+
+    The long-lived form also serves /healthz, /metrics and /alerts.atom when `[web] port` is set.
+    """
     settings = _settings(ctx)
+    stream = _bar_stream(ctx)
     if once:
-        stats = service.run_once(settings, force)
+        stats = progress.run_once(settings, force, stream=stream)
         sys.exit(stats.exit_code)
     from monitor.scheduler import run_forever
 
-    with service.state(settings) as conn:
-        run_forever(lambda stop: service.run_once(settings, force, stop, conn), settings.monitor.interval_minutes,
-                    threading.Event())
+    with service.state(settings) as conn, web.serving(settings):
+        run_forever(lambda stop: progress.run_once(settings, force, stop, conn, stream),
+                    settings.monitor.interval_minutes, threading.Event())
 
 
 @cli.command()
@@ -102,10 +112,10 @@ def baseline(ctx: click.Context, rebuild: bool, report: bool, as_json: bool) -> 
     """Show the known claims of the baseline (seed documents)."""
     settings = _settings(ctx)
     if rebuild:
-        n, conflicts = service.rebuild_baseline(settings)
+        n, conflicts = progress.rebuild_baseline(settings, _bar_stream(ctx))
         click.echo(f"Baseline rebuilt: {n} claims from {settings.monitor.seeds_dir}, {len(conflicts)} seed conflict(s).")
     with service.state(settings) as conn:
-        service.ensure_baseline(settings, conn)
+        progress.ensure_baseline(settings, conn, _bar_stream(ctx))
         kb = SqliteKnowledge(conn)
         seeds = kb.all("seed")
         if report:

@@ -18,6 +18,7 @@ from pydantic_settings import (
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from monitor import __version__
@@ -266,13 +267,20 @@ def load_settings(path: Path | None) -> Settings:
     if path is not None:
         data = _merge(data, _read_toml(path))
         base = path.resolve().parent
+    # The environment is merged here, before the secret files, rather than as a pydantic-settings source
+    # above them: a list given in the environment (MONITOR_ALERTS__WEBHOOKS='[…]') would otherwise replace,
+    # whole, the list item that MONITOR_ALERTS__WEBHOOKS__0__SECRET_FILE filled, and the secret be lost.
+    try:
+        data = _merge(data, _EnvSource(Settings)())
+    except SettingsError as e:
+        raise ConfigError(f"invalid environment setting: {e}") from None
     data = apply_secret_files(data, dict(os.environ))
 
     class _Loaded(Settings):
         @classmethod
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                        file_secret_settings):
-            return (init_settings, _EnvSource(settings_cls), _DictSource(settings_cls, data))
+            return (init_settings, _DictSource(settings_cls, data))
 
     try:
         settings = _Loaded()

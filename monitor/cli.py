@@ -9,6 +9,7 @@ import textwrap
 import threading
 from functools import wraps
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -62,7 +63,7 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]
 
 
-def _bar_stream(ctx: click.Context):
+def _bar_stream(ctx: click.Context) -> TextIO | None:
     """Where progress bars may go: stderr with text logs (drawn only if it is a terminal); never with JSON logs."""
     return sys.stderr if ctx.obj.get("effective_log_format", "text") == "text" else None
 

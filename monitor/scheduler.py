@@ -14,7 +14,7 @@ from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
-STOP_GRACE_S = 9.0  # SIGTERM to exit within 10 s
+STOP_GRACE_S = 7.0  # SIGTERM to exit within 10 s: up to 1 s to notice, 7 s to finish, then teardown
 
 
 def run_forever(cycle: Callable[[threading.Event], None], interval_minutes: int,

@@ -7,8 +7,10 @@ set): four raise new-development alerts against the seeds, one restates a seed, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -119,10 +121,17 @@ def page_html(a: Article) -> bytes:
 """.encode(a.charset)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A monitor hanging up on a held response is expected (SIGTERM, timeouts): stay quiet."""
+
+
 class Site:
     """A news site on `host` (127.0.0.1, or 127.0.0.2 to look public): /feed.xml and /news/<slug>.html.
 
-    Knobs: `feed_status` answers the feed with that status instead; `page_status[slug]` does the same for
+    Knobs: `etag` makes the feed conditional (ETag, 304); `feed_status` answers the feed with that status instead; `page_status[slug]` does the same for
     one page; `hold[path]` makes that path wait for the event (to keep a monitor busy mid-cycle) and
     `requested[path]` is set when it is asked for. `requests` lists every path served.
     """
@@ -131,11 +140,11 @@ class Site:
         self.articles: list[Article] = list(articles or [])
         self.requests: list[str] = []
         self.feed_status: int | None = None
+        self.etag = False  # True: the feed sends an ETag and answers If-None-Match with 304
         self.page_status: dict[str, int] = {}
         self.hold: dict[str, threading.Event] = {}
         self.requested: dict[str, threading.Event] = {}
-        self.server = ThreadingHTTPServer((host, 0), self._handler())
-        self.server.daemon_threads = True
+        self.server = _QuietServer((host, 0), self._handler())
         self.host, self.port = host, self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
@@ -149,8 +158,15 @@ class Site:
                 if self.path in site.hold:
                     site.hold[self.path].wait(120)
                 status, ctype, body = site.respond(self.path)
+                etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+                conditional = site.etag and self.path == "/feed.xml" and status == 200
+                if conditional and self.headers.get("If-None-Match") == etag:
+                    status, body = 304, b""
                 self.send_response(status)
-                self.send_header("Content-Type", ctype)
+                if status != 304:
+                    self.send_header("Content-Type", ctype)
+                if site.etag and self.path == "/feed.xml":
+                    self.send_header("ETag", etag)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -219,6 +235,7 @@ class Setup:
     sources: list[Source]
     webhooks: list[tuple[str, str]] = field(default_factory=list)  # (url, secret)
     extra: str = ""  # more TOML appended as is
+    webhook_timeout_s: float = 5
 
     @property
     def config(self) -> Path:
@@ -231,11 +248,31 @@ class Setup:
     def write(self) -> Path:
         parts = [f'[monitor]\nstate_dir = "state"\nseeds_dir = "{SEEDS.as_posix()}"\ninterval_minutes = 30\n']
         parts += [f'[[sources]]\nname = "{s.name}"\nkind = "{s.kind}"\nurl = "{s.url}"\n' for s in self.sources]
-        parts += [f'[[alerts.webhooks]]\nurl = "{u}"\nsecret = "{sec}"\ntimeout_s = 5\n' for u, sec in self.webhooks]
+        parts += [f'[[alerts.webhooks]]\nurl = "{u}"\nsecret = "{sec}"\ntimeout_s = {self.webhook_timeout_s}\n'
+                  for u, sec in self.webhooks]
         parts.append(self.extra)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.config.write_text("\n".join(parts), encoding="utf-8")
         return self.config
+
+
+class Blackhole:
+    """A TCP port that accepts connections (the kernel's backlog) but never answers: a hung receiver."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> Blackhole:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ Each migration is a numbered SQL script run in its own transaction and recorded 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from monitor.errors import StateError
 
+log = logging.getLogger(__name__)
 DB_NAME = "monitor.db"
 LOCK_NAME = "monitor.lock"
 
@@ -124,11 +126,16 @@ class StateLock:
     def __enter__(self) -> StateLock:
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + self.wait_s
+        waiting = False
         while True:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return self
             except BlockingIOError:
+                if not waiting and self.wait_s > 0:
+                    waiting = True  # say so once: a silent wait looks like a hang
+                    log.info("state directory %s is in use by another monitor; waiting up to %g s",
+                             self.path.parent, self.wait_s)
                 if time.monotonic() >= deadline:
                     os.close(self._fd)
                     self._fd = None

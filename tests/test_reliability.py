@@ -50,8 +50,6 @@ CYCLE_BOUND_S = 90  # generous: the slowest endpoint (one byte a second) is cut 
 # Configured sources on the fault server: (name, kind, path, expected error code; None = no error).
 FAULT_SOURCES = [
     ("f-500", "feed", "/500", "http_500"),
-    ("f-503", "feed", "/503", "http_503"),
-    ("f-429", "feed", "/429", "http_429"),
     ("f-404", "feed", "/404", "http_404"),
     ("f-410", "feed", "/410", "http_410"),
     ("f-reset", "feed", "/reset", "connection"),
@@ -71,10 +69,9 @@ FAULT_SOURCES = [
     ("p-latin1", "page", "/latin1", "no_article"),  # decoded, but under the extractor's 200 characters
 ]
 # Links inside the good feed, on the fault server (same host as the feed): (path, code, outcome).
+# (/429 and /503 make the fetcher hold back their whole origin, so they get servers of their own.)
 FAULT_LINKS = [
     ("/500", "http_500", "retrying"),
-    ("/503", "http_503", "retrying"),
-    ("/429", "http_429", "retrying"),
     ("/404", "http_404", "gave_up"),
     ("/410", "http_410", "gave_up"),
     ("/reset", "connection", "retrying"),
@@ -129,16 +126,34 @@ def link_article(server: FaultServer, path: str, description: str = "") -> Artic
                    link=server.url(path))
 
 
-def test_one_cycle_over_every_fault(tmp_path: Path, faults: FaultServer, receiver: Receiver) -> None:
+# Each on a server of its own: (name for a source, or None for a link; path; code).
+POLITE = [("f-503", "/503", "http_503"), ("f-429", "/429", "http_429"),
+          (None, "/503", "http_503"), (None, "/429", "http_429")]
+
+
+@pytest.fixture
+def spare() -> Iterator[list[FaultServer]]:
+    """One more FaultServer on 127.0.0.2 per POLITE row."""
+    servers = [FaultServer("127.0.0.2").start() for _ in POLITE]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def test_one_cycle_over_every_fault(tmp_path: Path, faults: FaultServer, spare: list[FaultServer],
+                                    receiver: Receiver) -> None:
     twin = faults.loopback_twin
     assert twin is not None
+    polite = list(zip(POLITE, spare, strict=True))
     articles = [THAILAND, LATIN1] + [link_article(faults, p) for p, _, _ in FAULT_LINKS]
+    articles += [link_article(srv, p) for (name, p, _), srv in polite if name is None]
     articles += [link_article(faults, p, text) for p, _, text in FALLBACK_LINKS]
     # A link straight to a private address on another host than the feed's: refused, never connected.
     articles.append(Article("link-private", "Private", "2024-01-03T00:00:00Z", [],
                             link=twin.url("/ok-feed")))
     with Site("127.0.0.2", articles) as site:
         sources = [Source(n, faults.url(p), kind) for n, kind, p, _ in FAULT_SOURCES]
+        sources += [Source(name, srv.url(p)) for (name, p, _), srv in polite if name]
         sources.append(Source("orbit-ledger", site.url("/feed.xml")))
         setup = Setup(tmp_path, sources, webhooks=[(receiver.url(), "")])
         setup.write()
@@ -156,6 +171,9 @@ def test_one_cycle_over_every_fault(tmp_path: Path, faults: FaultServer, receive
 
     report = status(setup.config)
     by_name = {s["name"]: s for s in report["sources"]}
+    for (name, _, code), _srv in polite:
+        if name:
+            assert (by_name[name]["last_error"], by_name[name]["state"]) == (code, "error"), by_name[name]
     for name, _, _, code in FAULT_SOURCES:
         assert by_name[name]["last_error"] == code, (name, by_name[name])
         assert by_name[name]["state"] == ("ok" if code is None else
@@ -167,6 +185,9 @@ def test_one_cycle_over_every_fault(tmp_path: Path, faults: FaultServer, receive
     for path, code, outcome in FAULT_LINKS:
         f = by_url[faults.url(path)]
         assert (f["code"], f["outcome"]) == (code, outcome), f
+    for (name, path, code), srv in polite:
+        if name is None:
+            assert (by_url[srv.url(path)]["code"], by_url[srv.url(path)]["outcome"]) == (code, "retrying")
     assert by_url[twin.url("/ok-feed")]["code"] == "ssrf_blocked"
     for path, code, _ in FALLBACK_LINKS:
         assert (by_url[faults.url(path)]["code"], by_url[faults.url(path)]["outcome"]) == (code, "feed_text")
@@ -174,6 +195,32 @@ def test_one_cycle_over_every_fault(tmp_path: Path, faults: FaultServer, receive
     latin = query(setup.db, "SELECT title FROM articles WHERE url = ?", site.article_url(LATIN1))
     assert latin == [(LATIN1.title,)], (latin, [ln for ln in res.stderr.splitlines() if "quebec" in ln])
     assert integrity(setup.db) == "ok"
+
+
+def test_a_server_that_says_slow_down_is_not_asked_again_in_the_same_run(faults: FaultServer) -> None:
+    """429 (or 503 with Retry-After) holds back the whole origin for this run: later requests to it,
+    queued or new, fail at once with `deferred` and the wait left; other origins are unaffected."""
+    import asyncio
+
+    from monitor.config import FetchSection
+    from monitor.errors import FetchError
+    from monitor.fetch import Fetcher
+
+    async def go() -> list[str]:
+        codes = []
+        async with Fetcher(FetchSection(per_host_concurrency=1)) as fetcher:
+            for url in (faults.url("/429"), faults.url("/page"), faults.url("/ok-feed"),
+                        faults.loopback_twin.url("/page")):
+                try:
+                    await fetcher.fetch(url, trusted=True)
+                    codes.append("ok")
+                except FetchError as e:
+                    codes.append(e.code)
+                    assert e.code != "deferred" or 0 < (e.retry_after or 0) <= 30
+        return codes
+
+    assert asyncio.run(go()) == ["http_429", "deferred", "deferred", "ok"]
+    assert faults.paths == ["/429"]
 
 
 # -- 3. the receiver is down, then up; a permanent refusal --------------------------------------------

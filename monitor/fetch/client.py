@@ -5,7 +5,8 @@ Why it is built this way (see shared/notes/fetch-reliability.md, section 5):
 - the address check lives in the network backend (guard.PinnedBackend), on the address dialled;
 - gzip/deflate are inflated here with a bounded output size, so a compression bomb stops at the cap
   instead of inflating a whole 64 KB network chunk (up to ~64 MB) at once as httpx's decoder would;
-- Retry-After is reported, never slept on: the scheduler decides when to come back.
+- Retry-After is reported, never slept on: the scheduler decides when to come back; until then this
+  Fetcher asks that origin nothing more (code `deferred`), so a 429 is not answered with more requests.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({401, 403, 404, 410})
 _RETRY_AFTER = frozenset({429, 503})
 _CHUNK = 64 * 1024
+DEFAULT_429_WAIT_S = 60.0  # a 429 without Retry-After still means "slow down"
 _TRANSPORT_ERRORS = (httpx.RequestError, httpcore.NetworkError, httpcore.ProtocolError,
                      httpcore.TimeoutException, httpcore.UnsupportedProtocol, OSError, zlib.error)
 
@@ -152,6 +154,11 @@ def _host(url: str) -> str:
     return httpx.URL(url).host.rstrip(".").lower()
 
 
+def _origin(url: str) -> str:
+    u = httpx.URL(url)
+    return f"{u.scheme}://{u.host.rstrip('.').lower()}:{u.port or (443 if u.scheme == 'https' else 80)}"
+
+
 def _without_fragment(url: str) -> str:
     return str(httpx.URL(url).copy_with(fragment=None))
 
@@ -244,6 +251,7 @@ class Fetcher:
         self._open = self._client(PinnedBackend(resolve, None))
         self._all = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _HostSlot] = {}
+        self._not_before: dict[str, float] = {}  # origin -> loop time it may be asked again (429/Retry-After)
 
     def _client(self, backend: PinnedBackend) -> httpx.AsyncClient:
         s = self._settings
@@ -315,10 +323,14 @@ class Fetcher:
         client = self._open if open_ else self._guarded
         loop = asyncio.get_running_loop()
         async with self._slot(host):
+            self._check_not_before(url, loop.time())
             start = loop.time()
             try:
                 async with asyncio.timeout(max(budget.left, 0.0)):
                     return await self._exchange(client, url, headers, validators)
+            except FetchError as e:
+                self._note_retry_after(url, e, loop.time())
+                raise
             except TimeoutError:
                 raise FetchError(f"{url}: no complete response within {self._settings.total_timeout_s:g} s",
                                  code="timeout") from None
@@ -326,6 +338,23 @@ class Fetcher:
                 raise _classify(url, e) from e
             finally:
                 budget.left -= loop.time() - start
+
+    def _check_not_before(self, url: str, now: float) -> None:
+        """Refuse to ask a server again while it has asked us to wait (checked once a slot is held, so
+        requests queued behind the one that got the 429 do not go out either)."""
+        wait = self._not_before.get(_origin(url), 0.0) - now
+        if wait > 0:
+            raise FetchError(f"{url}: not asked, {_origin(url)} asked to wait {wait:.0f} s more (Retry-After)",
+                             code="deferred", retry_after=wait)
+
+    def _note_retry_after(self, url: str, error: FetchError, now: float) -> None:
+        """A 429 (with or without Retry-After) or a 503 with Retry-After holds back the whole origin."""
+        wait = error.retry_after
+        if error.code == "http_429" and wait is None:
+            wait = DEFAULT_429_WAIT_S
+        if error.code in ("http_429", "http_503") and wait:
+            origin = _origin(url)
+            self._not_before[origin] = max(self._not_before.get(origin, 0.0), now + wait)
 
     async def _exchange(self, client: httpx.AsyncClient, url: str, headers: dict[str, str],
                         validators: Validators | None) -> FetchResult | _Redirect:

@@ -253,7 +253,9 @@ def _describe(err: ValidationError) -> str:
     first = err.errors()[0]
     key = ".".join(str(p) for p in first["loc"]) or "(top level)"
     got = first.get("input")
-    got_txt = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    hidden = first["type"] == "extra_forbidden" or any(
+        w in str(p).lower() for p in first["loc"] for w in ("password", "secret", "apprise", "token"))
+    got_txt = "" if hidden or isinstance(got, dict | list) or got is None else f" (got {got!r})"
     more = len(err.errors()) - 1
     tail = f"; and {more} more problem(s)" if more else ""
     env_key = ENV_PREFIX + "__".join(str(p).upper() for p in first["loc"] if not isinstance(p, int))

@@ -14,7 +14,7 @@ from pathlib import Path
 from monitor.baseline import build_baseline, has_baseline, seed_files
 from monitor.config import Settings
 from monitor.cycle import Cycle, CycleStats
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StateError
 from monitor.extract import extract_document
 from monitor.fetch import Fetcher, decode_body
 from monitor.judge.baseline import seed_document
@@ -32,7 +32,11 @@ log = logging.getLogger(__name__)
 @contextmanager
 def state(settings: Settings, lock: bool = True) -> Iterator[sqlite3.Connection]:
     """The state database, locked against a second monitor when `lock` (readers need no lock)."""
-    settings.monitor.state_dir.mkdir(parents=True, exist_ok=True) if lock else None
+    if lock:
+        try:
+            settings.monitor.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StateError(f"state directory {settings.monitor.state_dir} is not usable: {e.strerror}") from e
     guard = StateLock(settings.monitor.state_dir, settings.monitor.lock_wait_s) if lock else None
     if guard:
         guard.__enter__()

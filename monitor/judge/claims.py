@@ -4,7 +4,7 @@ polarity, modality, speaker), leading pronouns replaced by what they refer to.""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from monitor.judge.dates import find_dates
@@ -27,8 +27,7 @@ _BOILERPLATE = re.compile(
     r"|this article (?:first )?appeared|republished|source:|by\s+[A-Z][\w.]+\s+[A-Z]\w+\s*[|·—-])",
     re.I)
 _PRONOUN = re.compile(r"^(He|She|It|They|The agency|The company|The corporation|The administration|"
-                      r"The organisation|The organization|The country|The station|The project|The mission|"
-                      r"The spacecraft|The programme|The program)\b(?=\s)"
+                      r"The organisation|The organization)\b(?=\s)"
                       r"(?!\s+(?:is|was|has been|had been|will be|would be)\s+(?:reported|said|expected|understood|"
                       r"likely|unlikely|unclear|clear|possible|not|too|hoped|believed|thought|known)\b)")  # expletive 'it'
 _SPEAKER = re.compile(r"(?:according to|,\s*said|,\s*says|\bsaid|\btold)\s+((?:[A-Z][\w.'-]+\s?){1,4})"
@@ -46,6 +45,7 @@ class _Context:
 
     subject: Mention | None = None
     person: Mention | None = None
+    recent: list[Mention] = field(default_factory=list)
     midcaps: frozenset[str] = frozenset()
 
 
@@ -128,8 +128,16 @@ def _claim(text: str, evidence: str, pos: int, published: date | None, gaz: Gaze
     )
 
 
+_DEFINITE = re.compile(r"^The ([a-z]+)\b(?=\s)")
+
+
 def _resolve_pronoun(text: str, mentions: list[Mention], ctx: _Context, gaz: Gazetteer,
                      links: dict[str, str]) -> tuple[str, list[Mention]]:
+    d = _DEFINITE.match(text)
+    named = d and next((r for r in reversed(ctx.recent) if r.name.lower().split()[-1] == d.group(1)), None)
+    if named:  # 'The station' after 'International Lunar Research Station'
+        new_text = named.name + text[d.end():]
+        return new_text, find_mentions(new_text, gaz, links, ctx.midcaps)
     m = _PRONOUN.match(text)
     if not m:
         return text, mentions
@@ -142,6 +150,7 @@ def _resolve_pronoun(text: str, mentions: list[Mention], ctx: _Context, gaz: Gaz
 
 
 def _update_context(mentions: list[Mention], ctx: _Context) -> None:
+    ctx.recent = (ctx.recent + sorted(mentions, key=lambda m: m.start))[-12:]
     for m in mentions:
         if is_person_like(m.name) and not m.place and not m.topic:
             ctx.person = m
@@ -179,6 +188,7 @@ def _negated(low: str) -> bool:
 
 
 def _modality(low: str) -> str:
+    low = re.sub(r"\b(?:in|of|early|late|mid|since|until|by)\s+may\b|\bmay\s+\d", " ", low)  # the month
     padded = f" {low} "
     if any(re.search(rf"\b{re.escape(c.strip())}\b", padded) for c in POSSIBLE):
         return "possible"

@@ -26,12 +26,13 @@ DATE_CONTAINMENT = 0.7  # two forecast dates conflict without a shared event onl
 POLARITY_SIMILARITY = 0.65  # a flipped 'not' only matters between near-identical statements
 # too common (or only a manner) to align two claims by themselves
 GENERIC_EVENTS = {"sign", "host", "build", "select", "remote", "inperson", "accept"}
-FULFILLING_EVENTS = {"launch", "land", "deliver", "join"}  # a plan of these that is reported done is news
+FULFILLING_EVENTS = {"launch", "land", "deliver", "join", "leave"}  # a plan of these that is reported done is news
 _PAST_EVENT = re.compile(r"\b(?:launched|landed|delivered|joined|arrived|shipped|flew|lifted off|touched down|"
-                         r"blasted off|signed up|became a (?:member|partner))\b")
+                         r"blasted off|signed up|became a (?:member|partner)|left|withdrew|quit|pulled out|exited)\b")
 TURN_EVENTS = frozenset({"leave", "cancel", "delay", "fail"})
 HEADLINE_POSITIONS = 1  # the title (0) and the first sentence (1)
-SAME_REPORT_DAYS = 7  # two forecasts this close in time are reports of one statement, not a schedule change
+SAME_REPORT_DAYS = 7
+NUMBER_SIMILARITY = 0.45  # numbers conflict only between closely aligned statements  # two forecasts this close in time are reports of one statement, not a schedule change
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,13 @@ def _date_conflict(new: Claim, old: Claim) -> tuple[str, str]:
     return "", ""
 
 
+_ANOTHER = re.compile(r"\b(?:another|second|third|additional|separate|further|follow-on|extra)\b", re.I)
+
+
 def _number_conflict(new: Claim, old: Claim) -> tuple[str, str]:
+    """Different values for one count or amount. 'A second contract worth ...' is another thing."""
+    if _ANOTHER.search(new.text) or similarity(new, old) < NUMBER_SIMILARITY:
+        return "", ""
     for qa in new.quantities:
         if not qa.unit:
             continue
@@ -189,7 +196,8 @@ def new_units(claim: Claim, comparable: list[KnownClaim], view: KnowledgeView) -
         if d.relative or d.granularity == "decade":
             continue
         keys = {"d:" + k for k in date_keys(d)}
-        if view.known(keys) or any(overlaps(d, k) and k.granularity == d.granularity for k in known_d):
+        if view.known(keys) or any(overlaps(d, k) and (k.granularity == d.granularity or d.start <= k.start <= k.end <= d.end)
+                                   for k in known_d):
             continue
         out.append((sorted(keys)[0], d.text))
     return out
@@ -202,8 +210,8 @@ def _new_entities(claim: Claim, view: KnowledgeView) -> list[str]:
         toks = name_tokens(name)
         if name.isupper() and len(name) <= 8:
             alts.add("a:" + key)
-        if initials(name) and len(toks) >= 2:
-            alts.add("a:" + initials(name))
+        if len(initials(name)) >= 3 and len(toks) >= 2:
+            alts.add("x:" + initials(name))
         probes[key] = alts
     known = view.known({k for alts in probes.values() for k in alts}
                        | {"t:" + t for n in claim.entity_names.values() for t in name_tokens(n)})
@@ -241,7 +249,11 @@ def decide(claim: Claim, view: KnowledgeView, th: Thresholds, published: date | 
                            [fulfils], scores, "modality", previous=fulfils, new_keys=keys)
         return Finding(Verdict.NEW, claim, reason, [kc for _, kc in scored[:1]], scores, new_keys=keys)
     fulfils = _fulfils(claim, scored, th)
-    if fulfils and claim.events & fulfils.claim.events & FULFILLING_EVENTS and _PAST_EVENT.search(claim.text.lower()):
+    already = any(kc.claim.modality == "done" and claim.events & kc.claim.events & FULFILLING_EVENTS
+                  and (s >= th.known_similarity or len(claim.entities & kc.claim.entities) >= 2)
+                  for s, kc in scored)  # someone reported it done before
+    if fulfils and not already and claim.events & fulfils.claim.events & FULFILLING_EVENTS \
+            and _PAST_EVENT.search(claim.text.lower()):
         return Finding(Verdict.UPDATE, claim, f"the plan happened: {fulfils.claim.text}", [fulfils], scores,
                        "modality", previous=fulfils)
     event = _new_turn(claim, scored, th)
@@ -331,6 +343,6 @@ def _fulfils(claim: Claim, scored: list[tuple[float, KnownClaim]], th: Threshold
     if claim.modality != "done":
         return None
     for s, kc in scored:
-        if s >= th.known_similarity and kc.claim.modality == "planned" and same_frame(claim, kc.claim):
+        if s >= th.known_similarity and kc.claim.modality in ("planned", "possible") and same_frame(claim, kc.claim):
             return kc
     return None

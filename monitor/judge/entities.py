@@ -7,13 +7,14 @@ Every name gets a canonical key ('Chang’e-6' -> 'change6'); configured equival
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
 from monitor.judge.lexicon import COMMON_PROPER, DEMONYMS, MONTHS, SENTENCE_STARTERS, STOPWORDS, WEEKDAYS
 
-_NAME_TOKEN = r"(?:(?:St|Mt|Ft)\.|[A-Z][A-Za-z0-9'.\-]*[A-Za-z0-9]|[A-Z])(?:'s)?"
+_NAME_TOKEN = r"(?:(?:St|Mt|Ft)\.|[A-ZÀ-ÖØ-Þ][\w'.\-]*[^\W_]|[A-ZÀ-ÖØ-Þ])(?:'s)?"
 _SPAN = re.compile(
     _NAME_TOKEN + r"(?:(?:\s+(?:of|for|on|de|du|da|and|the|la|le|van|von|al|des|del)\s+|\s+|-)" + _NAME_TOKEN + r")*"
     r"(?:\s+\d+[A-Z]?\b)?"
@@ -33,7 +34,8 @@ _LOCATIVE = {"in", "at", "near", "outside", "inside"}
 
 def entity_key(name: str) -> str:
     """Canonical key of a name: lower case, no punctuation, 'St.' as 'Saint', no leading 'the'."""
-    n = name.lower().replace("\u2019", "'")
+    n = unicodedata.normalize("NFKD", name.lower().replace("\u2019", "'"))
+    n = "".join(ch for ch in n if not unicodedata.combining(ch))  # 'Kairé' and 'Kaire' are one name
     n = re.sub(r"'s\b", "", n)
     n = re.sub(r"^the\s+", "", n)
     n = re.sub(r"\bst\.?\s+", "saint ", n)

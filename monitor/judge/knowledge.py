@@ -39,7 +39,9 @@ def vocabulary_keys(claim: Claim) -> set[str]:
         keys.add("e:" + key)
         keys |= {"t:" + t for t in name_tokens(name)}
         if initials(name):
-            keys.add("a:" + initials(name))
+            keys.add("a:" + initials(name))  # a later 'AIAA' matches 'American Institute of ... Astronautics'
+        if name.isupper() and len(name) <= 8:
+            keys.add("x:" + key)  # a later full name matches this acronym by its initials
     keys |= {"q:" + quantity_key(q) for q in claim.quantities}
     for d in claim.dates:
         keys |= {"d:" + k for k in date_keys(d)}

@@ -41,7 +41,8 @@ COMMON_PROPER = frozenset("""
 earth moon sun solar system universe god internet web covid covid-19 coronavirus pandemic monday
 tuesday wednesday thursday friday saturday sunday january february march april may june july august
 september october november december utc gmt est edt pst bst cet msk ad bc mr mrs ms dr prof
-president minister premier chairman director chief deputy vice governor ambassador
+president minister premier chairman director chief deputy vice governor ambassador pm ceo cfo cto coo
+phd mou mous gdp
 """.split())
 
 MONTHS = {m: i + 1 for i, m in enumerate(

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import re
 
-from monitor.judge.lexicon import CURRENCIES, NUMBER_WORDS, ORDINAL_WORDS, SCALES, STOPWORDS, UNITS
+from monitor.judge.lexicon import (
+    CURRENCIES,
+    NUMBER_WORDS,
+    ORDINAL_WORDS,
+    SCALES,
+    SENTENCE_STARTERS,
+    STOPWORDS,
+    UNITS,
+)
 from monitor.judge.text import stem
 from monitor.model import Quantity
 
@@ -131,9 +139,11 @@ def _inside_name(text: str, pos: int) -> bool:
     if re.search(r"[A-Za-z]-?$", before) or re.match(r"\d+[A-Za-z]\b", after):
         return True
     m = re.search(r"([A-Z][\w'-]*)\s$", before)
-    return bool(m) and not re.search(r"(?:^|[.!?]\s+)[A-Z][\w'-]*\s$", before) and m.group(1).lower() not in (
-        "about", "over", "some", "nearly", "around", "almost") and not m.group(1).isupper() or bool(
-        re.search(r"\b(?:No|Number|Flight|Mission|Block|Phase|Version|Stage)\s$", before))
+    if re.search(r"\b(?:No|Number|Flight|Mission|Block|Phase|Version|Stage)\s$", before):
+        return True
+    # 'Falcon 9' is a name; 'About 500' or 'Some 59' at a sentence start is a number
+    return bool(m) and not m.group(1).isupper() and m.group(1).lower() not in STOPWORDS | SENTENCE_STARTERS | {
+        "about", "over", "some", "nearly", "around", "almost", "roughly", "more", "fewer"}
 
 
 def same_quantity(a: Quantity, b: Quantity, tolerance: float = 0.05) -> bool:

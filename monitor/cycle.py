@@ -288,6 +288,10 @@ class Cycle:
                 health.save_validators(self.conn, r.config.url, *r.validators)
         self.stats.retry_later += len(r.retry)
 
+    def record_document(self, document: Document, key: str) -> None:
+        """Judge and record a document that did not come from a fetch (replay of saved articles)."""
+        self._record(Item(document.source, key, document))
+
     def _record(self, item: Item) -> None:
         """Judge one article and commit its claims, its alert and its 'seen' mark together."""
         doc = item.document

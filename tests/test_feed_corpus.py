@@ -114,7 +114,7 @@ def assert_plain_entries(entries: list[Entry]) -> None:
 def test_feed_file(path):
     case = feed_case(path)
     result = feedparser_result(case)
-    if case.bozo is not None:
+    if case.bozo is not None and path.suffix != ".json":  # feedparser 6.0 has no JSON Feed: parse_feed reads it
         assert bool(result.bozo) is case.bozo, f"{path.name}: bozo={result.bozo} ({result.get('bozo_exception')!r})"
     try:
         entries = parse_feed(case.data, case.headers, "src", FEED_URL, 50)

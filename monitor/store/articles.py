@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from datetime import UTC, datetime, timedelta
 
 from monitor.judge import duplicates
 from monitor.model import Judgement
@@ -16,15 +18,52 @@ def known_article(conn: sqlite3.Connection, url: str) -> int | None:
 
 
 def find_near_duplicate(conn: sqlite3.Connection, sig: tuple[int, ...], threshold: float) -> sqlite3.Row | None:
-    """The earliest processed article whose text is a near-copy of this one (LSH, then MinHash check)."""
-    bands = duplicates.bands(sig)
-    rows = conn.execute(
-        f"SELECT DISTINCT a.* FROM article_bands b JOIN articles a ON a.id = b.article_id "
-        f"WHERE b.band IN ({','.join('?' * len(bands))}) ORDER BY a.id", bands).fetchall()
-    for r in rows:
-        if r["minhash"] and duplicates.similarity(sig, duplicates.unpack(r["minhash"])) >= threshold:
+    """The earliest processed article whose text is a near-copy of this one (LSH, then MinHash check).
+
+    Articles recorded by 1.0 carry scheme-1 signatures: while one of them is recent enough to be copied
+    (LEGACY_DAYS), a scheme-1 signature of this text is computed too and checked against those."""
+    checks = [(duplicates.bands(sig), sig, False)]
+    text = getattr(sig, "text", None)
+    if text is not None and _recent_legacy(conn):
+        old = duplicates.legacy_signature(text)
+        checks.append((duplicates.legacy_bands(old), old, True))
+    found: list[tuple[int, sqlite3.Row, tuple[int, ...], bool]] = []
+    for keys, s, legacy in checks:
+        rows = conn.execute(
+            f"SELECT DISTINCT a.* FROM article_bands b JOIN articles a ON a.id = b.article_id "
+            f"WHERE b.band IN ({','.join('?' * len(keys))}) ORDER BY a.id", keys).fetchall()
+        found += [(r["id"], r, s, legacy) for r in rows]
+    for _, r, s, legacy in sorted(found, key=lambda x: x[0]):
+        blob = r["minhash"]
+        if not blob or duplicates.is_legacy(blob) != legacy:
+            continue
+        stored = duplicates.legacy_unpack(blob) if legacy else duplicates.unpack(blob)
+        if duplicates.similarity(s, stored) >= threshold:
             return r
     return None
+
+
+LEGACY_DAYS = 30  # a copy of a story comes within days; older 1.0 articles are not checked as originals
+_LEGACY_TTL_S = 3600.0
+_legacy_cache: dict[int, tuple[sqlite3.Connection, float, bool]] = {}
+
+
+def _recent_legacy(conn: sqlite3.Connection) -> bool:
+    """Does the state hold a scheme-1 (1.0) article processed within LEGACY_DAYS? One index probe when
+    there is none; otherwise one scan, remembered for an hour per connection."""
+    if conn.execute("SELECT 1 FROM article_bands WHERE band < 'm' LIMIT 1").fetchone() is None:
+        return False  # scheme-1 band keys start with a digit, scheme-2 ones with 'm2:'
+    now = time.monotonic()
+    hit = _legacy_cache.get(id(conn))
+    if hit and hit[0] is conn and now - hit[1] < _LEGACY_TTL_S:
+        return hit[2]
+    cutoff = (datetime.now(UTC) - timedelta(days=LEGACY_DAYS)).isoformat().replace("+00:00", "Z")
+    recent = conn.execute("SELECT 1 FROM articles WHERE length(minhash) = ? AND processed_at >= ? LIMIT 1",
+                          (duplicates.LEGACY_SIZE, cutoff)).fetchone() is not None
+    if len(_legacy_cache) >= 8:
+        _legacy_cache.clear()
+    _legacy_cache[id(conn)] = (conn, now, recent)
+    return recent
 
 
 def insert_article(conn: sqlite3.Connection, j: Judgement, key: str, body_hash: str,

@@ -2,14 +2,17 @@
 of known names, numbers and dates. Implements the engine's KnowledgeView without loading the base.
 
 Retrieval (`candidates`) ranks known claims by BM25 over the claim's index tokens. Up to
-EXACT_MAX_CLAIMS known claims FTS5 ranks every match itself. Past that, FTS5's bm25() gets slow: it
-scores every row that shares any token, and a word such as 'lunar' is in a fifth of a topic's claims.
-So a token found in more than COMMON_DF claims no longer retrieves; it only re-ranks:
-  1. document frequencies: the first COMMON_DF + 1 postings of each token (cached per instance);
-  2. a pool of POOL x limit claims: the best sums of IDF over the tokens that are not common
-     (or, for a claim made only of common tokens, the newest claims sharing its two rarest ones);
-  3. the pool re-ranked by BM25 (k1 = 1.2, b = 0.75, as FTS5) over all of the claim's tokens.
-The cost per claim is then bounded by COMMON_DF postings per token, whatever the size of the base.
+EXACT_MAX_CLAIMS known claims, FTS5's own bm25() ranks every match: exact, and cheap at that size.
+Past it bm25() gets slow, because it scores every row that shares any token (and a word such as
+'lunar' is in a fifth of a topic's claims): 85 ms a claim at 100k claims. So:
+  1. document frequencies: counted on at most COMMON_DF + 1 postings per token (cached per instance);
+  2. a pool of POOL x limit claims: the best IDF sums over the rarest tokens, taken while they add up to
+     no more than 2 x COMMON_DF postings; or, when even the rarest token is in more than COMMON_DF
+     claims, the newest claims that hold the two rarest tokens;
+  3. the pool re-ranked by BM25 (k1 = 1.2, b = 0.75, tf = 1, as FTS5) over all of the claim's tokens.
+Each claim then reads a bounded number of postings, whatever the size of the base (about 2 ms at
+100k claims). The best candidate found is the exact one's, or as similar, for 96% of claims on the
+bench/kb_scale.py base at 100k, and for all of them at 10k.
 """
 
 from __future__ import annotations

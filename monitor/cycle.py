@@ -28,7 +28,7 @@ from monitor.config import Settings, SourceConfig
 from monitor.errors import ExtractError, FetchError, MonitorError, ParseError
 from monitor.extract import document_from_entry, extract_document
 from monitor.faults import fault_point
-from monitor.fetch import Fetcher, Validators, decode_body
+from monitor.fetch import Fetcher, FetchResult, Validators, decode_body
 from monitor.judge import duplicates
 from monitor.judge.engine import Engine, learnable
 from monitor.model import Document, Entry, Judgement, Provenance, Verdict
@@ -40,6 +40,7 @@ from monitor.store.knowledge import SqliteKnowledge
 
 log = logging.getLogger(__name__)
 ATOM_FILE = "alerts.atom"
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
 
 
 @dataclass
@@ -184,19 +185,24 @@ class Cycle:
             result.error = e
         return result
 
-    async def _collect_feed(self, src: SourceConfig, result: SourceResult) -> None:
+    async def _fetch_changed(self, src: SourceConfig, result: SourceResult,
+                             accept: str | None = None) -> tuple[FetchResult, str] | None:
+        """The source's body and its hash, or None when a 304 or an identical body says nothing changed."""
         etag, modified, old_hash = health.get_validators(self.conn, src.url)
-        res = await self.fetcher.fetch(src.url, validators=Validators(etag, modified), trusted=True,
-                                       accept="application/rss+xml, application/atom+xml, application/feed+json, "
-                                              "application/xml;q=0.9, */*;q=0.8")
-        if res.not_modified:
+        res = await self.fetcher.fetch(src.url, validators=Validators(etag, modified), trusted=True, accept=accept)
+        body_hash = "" if res.not_modified else hashlib.sha256(res.body).hexdigest()
+        if not res.not_modified:
+            result.validators = (res.validators.etag, res.validators.last_modified, body_hash)
+        if res.not_modified or body_hash == old_hash:
             self.stats.not_modified += 1
+            return None
+        return res, body_hash
+
+    async def _collect_feed(self, src: SourceConfig, result: SourceResult) -> None:
+        changed = await self._fetch_changed(src, result, FEED_ACCEPT)
+        if changed is None:
             return
-        body_hash = hashlib.sha256(res.body).hexdigest()
-        result.validators = (res.validators.etag, res.validators.last_modified, body_hash)
-        if body_hash == old_hash:
-            self.stats.not_modified += 1
-            return
+        res, _ = changed
         entries = parse_feed(res.body, res.headers, src.name, res.url, self.settings.fetch.max_entries_per_feed)
         fresh = health.unseen_keys(self.conn, src.name, [e.key for e in entries])
         new = [e for e in entries if e.key in fresh]
@@ -241,16 +247,10 @@ class Cycle:
         return Item(entry.source, entry.url, None, entry, error=error)
 
     async def _collect_page(self, src: SourceConfig, result: SourceResult) -> None:
-        etag, modified, old_hash = health.get_validators(self.conn, src.url)
-        res = await self.fetcher.fetch(src.url, validators=Validators(etag, modified), trusted=True)
-        if res.not_modified:
-            self.stats.not_modified += 1
+        changed = await self._fetch_changed(src, result)
+        if changed is None:
             return
-        body_hash = hashlib.sha256(res.body).hexdigest()
-        result.validators = (res.validators.etag, res.validators.last_modified, body_hash)
-        if body_hash == old_hash:
-            self.stats.not_modified += 1
-            return
+        res, body_hash = changed
         self.stats.pages_fetched += 1
         self.stats.extractions += 1
         doc = extract_document(decode_body(res.body, res.content_type), res.url, src.name)

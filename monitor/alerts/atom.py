@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor import __version__
-from monitor.alerts.render import alert_html_fragment, email_subject, one_line, safe_url
+from monitor.alerts.render import alert_html_fragment, email_subject, one_line, parse_time, safe_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_ID = "urn:lunarwatch:alerts"
@@ -30,16 +30,6 @@ ET.register_namespace("", ATOM_NS)
 def _xml_text(value: Any, limit: int = 200_000) -> str:
     """Text XML 1.0 can carry: forbidden characters removed, length bounded."""
     return _XML_INVALID.sub("", "" if value is None else str(value))[:limit]
-
-
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def _rfc3339(dt: datetime) -> str:
@@ -63,7 +53,7 @@ def _entry(feed: ET.Element, payload: dict[str, Any], fallback: datetime) -> Non
     entry = _sub(feed, "entry")
     _sub(entry, "id", f"urn:lunarwatch:alert:{payload.get('id')}")
     _sub(entry, "title", one_line(payload.get("summary"), 300) or email_subject(payload))
-    _sub(entry, "updated", _rfc3339(_when(payload.get("created_at")) or fallback))
+    _sub(entry, "updated", _rfc3339(parse_time(payload.get("created_at")) or fallback))
     article = payload.get("article") if isinstance(payload.get("article"), dict) else {}
     url = safe_url(article.get("url"))
     if url:
@@ -79,7 +69,7 @@ def _entry(feed: ET.Element, payload: dict[str, Any], fallback: datetime) -> Non
 def _recent(payloads: list[dict[str, Any]], max_entries: int) -> list[dict[str, Any]]:
     """Newest first (undated last), at most max_entries."""
     epoch = datetime.min.replace(tzinfo=UTC)
-    return sorted(payloads, key=lambda p: _when(p.get("created_at")) or epoch, reverse=True)[:max_entries]
+    return sorted(payloads, key=lambda p: parse_time(p.get("created_at")) or epoch, reverse=True)[:max_entries]
 
 
 def atom_bytes(payloads: list[dict[str, Any]], feed_url: str = "",
@@ -87,7 +77,7 @@ def atom_bytes(payloads: list[dict[str, Any]], feed_url: str = "",
     """The feed document as UTF-8 bytes (with XML declaration), for writing or serving."""
     items = _recent([p for p in payloads if isinstance(p, dict)], max_entries)
     now = datetime.now(UTC)
-    newest = max((_when(p.get("created_at")) for p in items if _when(p.get("created_at"))), default=None)
+    newest = max((parse_time(p.get("created_at")) for p in items if parse_time(p.get("created_at"))), default=None)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     self_url = safe_url(feed_url)
     _sub(feed, "id", self_url or FEED_ID)

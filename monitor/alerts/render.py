@@ -112,7 +112,7 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
@@ -124,7 +124,7 @@ def _parse_time(value: Any) -> datetime | None:
 
 def fmt_date(value: Any) -> str:
     """'16 Jun 2021' for midnight timestamps, '23 Nov 2026, 10:00 UTC' otherwise, raw text if unparsable."""
-    dt = _parse_time(value)
+    dt = parse_time(value)
     if dt is None:
         return one_line(value, 40)
     if (dt.hour, dt.minute, dt.second) == (0, 0, 0):
@@ -503,7 +503,7 @@ def compact_text(payload: dict[str, Any]) -> tuple[str, str]:
 
 
 def _sort_key(payload: dict[str, Any]) -> tuple[int, float]:
-    created = _parse_time(payload.get("created_at"))
+    created = parse_time(payload.get("created_at"))
     return _KINDS[alert_kind(payload)][3], -(created.timestamp() if created else 0.0)
 
 

@@ -45,24 +45,24 @@ class Thresholds:
     min_new_units: int = 1
 
 
-def similarity(a: Claim, b: Claim) -> float:
-    """Weighted cosine over shared names (double weight) and content words."""
+def _weights(a: Claim, b: Claim) -> tuple[float, float, float]:
+    """Weight of each claim and of what they share: names count double, content words once."""
     wa = len(a.entities) * ENTITY_WEIGHT + len(a.terms) * TERM_WEIGHT
     wb = len(b.entities) * ENTITY_WEIGHT + len(b.terms) * TERM_WEIGHT
-    if not wa or not wb:
-        return 0.0
     shared = len(a.entities & b.entities) * ENTITY_WEIGHT + len(a.terms & b.terms) * TERM_WEIGHT
-    return shared / math.sqrt(wa * wb)
+    return wa, wb, shared
+
+
+def similarity(a: Claim, b: Claim) -> float:
+    """Weighted cosine over shared names and content words."""
+    wa, wb, shared = _weights(a, b)
+    return shared / math.sqrt(wa * wb) if wa and wb else 0.0
 
 
 def containment(a: Claim, b: Claim) -> float:
     """How much of the smaller claim the other one covers: a short claim inside a long sentence."""
-    wa = len(a.entities) * ENTITY_WEIGHT + len(a.terms) * TERM_WEIGHT
-    wb = len(b.entities) * ENTITY_WEIGHT + len(b.terms) * TERM_WEIGHT
-    if not wa or not wb:
-        return 0.0
-    shared = len(a.entities & b.entities) * ENTITY_WEIGHT + len(a.terms & b.terms) * TERM_WEIGHT
-    return shared / min(wa, wb)
+    wa, wb, shared = _weights(a, b)
+    return shared / min(wa, wb) if wa and wb else 0.0
 
 
 def same_frame(a: Claim, b: Claim) -> bool:

@@ -193,11 +193,17 @@ _BUILDERS = {
 }
 
 
+_WORDS_ONLY = frozenset({"mon", "rel", "wd"})
+
+
 def find_dates(text: str, ref: date | None) -> tuple[list[DateValue], list[tuple[int, int]]]:
     """All dates in `text`, most specific first, and the character spans they used."""
     used: list[tuple[int, int]] = []
     found: list[DateValue] = []
+    digits = any(ch.isdigit() for ch in text)
     for kind, pat in _PATTERNS:
+        if not digits and kind not in _WORDS_ONLY:
+            continue  # every other pattern needs a digit: skip them for most sentences
         for m in pat.finditer(text):
             a, b = m.span()
             if any(a < ue and us < b for us, ue in used):

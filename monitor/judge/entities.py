@@ -112,15 +112,10 @@ class Gazetteer:
             if any(a <= m.start() < b for a, b in blocked):
                 continue
             key, topic, role = self.phrases[surface.lower()]
-            original = next((p for p in self.phrases if p == surface.lower()), surface)
-            if _case_matters(surface, original) and not surface[0].isupper():
-                continue
+            if " " not in surface and len(surface) <= 5 and not surface[0].isupper():
+                continue  # a short name must be written as a name: ESA, not 'esa'
             out.append(Mention(key, surface, m.start(), m.end(), topic, role))
         return out
-
-
-def _case_matters(surface: str, phrase: str) -> bool:
-    return " " not in phrase and len(phrase) <= 5
 
 
 @lru_cache(maxsize=1)

@@ -54,7 +54,8 @@ def parse_json_feed(body: bytes, source: str, url: str) -> list[Entry]:
     for item in data.get("items") or []:
         if not isinstance(item, dict):
             continue
-        link = urljoin(url, str(item.get("url") or item.get("external_url") or ""))
+        raw_link = str(item.get("url") or item.get("external_url") or "").strip()
+        link = urljoin(url, raw_link) if raw_link else ""  # no link: nothing to fetch, not the feed itself
         key = str(item.get("id") or link)
         if not key or not link.startswith(("http://", "https://")):
             continue
